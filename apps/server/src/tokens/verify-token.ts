@@ -1,0 +1,262 @@
+import { MAX_SUBJECT_LENGTH, MAX_TOKEN_BYTES } from '@tdb/contracts';
+import { base64url, compactVerify, errors } from 'jose';
+
+import type { KeyRing } from '../keys/key-ring.js';
+import type { VerificationKey } from '../keys/signing-key.js';
+import { type ServiceError, invalidToken } from '../service-error.js';
+
+export interface VerifyRules {
+  issuer: string;
+  audience: string;
+  leewaySeconds: number;
+  /** How long after `exp` (beyond the leeway) a token is still accepted; 0 outside a refresh. */
+  graceSeconds: number;
+}
+
+/** The claims of a verified token, normalized: `scope` defaults to an empty list. */
+export interface VerifiedClaims {
+  sub: string;
+  scope: string[];
+  iss: string;
+  aud: string | string[];
+  iat: number;
+  exp: number;
+  nbf?: number;
+  jti?: string;
+}
+
+export interface VerifiedToken {
+  claims: VerifiedClaims;
+  kid: string;
+  /** True when the token was accepted only because of the refresh grace. */
+  inGrace: boolean;
+}
+
+const segmentPattern = /^[A-Za-z0-9_-]+$/;
+const forbiddenHeaderParameters = ['jwk', 'jku', 'x5u', 'x5c'] as const;
+const acceptedTypes = new Set(['jwt', 'application/jwt']);
+const textDecoder = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Verifies a compact JWS token against the key ring and the claim rules.
+ * Every rejection is a ServiceError of kind `invalid_token` whose message names the
+ * header parameter or claim at fault. `nowSeconds` is the current time in Unix seconds.
+ */
+export async function verifyToken(
+  token: string,
+  keys: KeyRing,
+  rules: VerifyRules,
+  nowSeconds: number,
+): Promise<VerifiedToken> {
+  if (Buffer.byteLength(token, 'utf8') > MAX_TOKEN_BYTES) {
+    throw invalidToken('ERR_TOKEN_TOO_LARGE', `token too large: the limit is ${MAX_TOKEN_BYTES} bytes`);
+  }
+
+  const segments = token.split('.');
+  if (segments.length !== 3) {
+    throw invalidToken(
+      'ERR_JWS_INVALID',
+      `token malformed: expected 3 dot-separated segments, got ${segments.length}`,
+    );
+  }
+  const [headerSegment, payloadSegment, signatureSegment] = segments as [string, string, string];
+
+  const header = decodeJsonObject(headerSegment, 'header');
+  const key = selectKey(header, keys);
+  checkSegment(payloadSegment, 'payload');
+  checkSegment(signatureSegment, 'signature');
+
+  let payloadBytes: Uint8Array;
+  try {
+    ({ payload: payloadBytes } = await compactVerify(token, key.key, { algorithms: [key.alg] }));
+  } catch (error) {
+    throw joseFailure(error);
+  }
+
+  const claims = readClaims(decodeJsonObject(payloadSegment, 'payload', payloadBytes), rules);
+  const inGrace = checkTimes(claims, rules, nowSeconds);
+  return { claims, kid: key.kid, inGrace };
+}
+
+/** Picks the verification key for a token header, after checking every header parameter. */
+function selectKey(header: Record<string, unknown>, keys: KeyRing): VerificationKey {
+  const alg = header['alg'];
+  if (typeof alg !== 'string' || alg === '') {
+    throw invalidToken('ERR_JOSE_ALG_NOT_ALLOWED', 'token header has no "alg"', 'alg');
+  }
+  if (alg.toLowerCase() === 'none') {
+    throw invalidToken('ERR_JOSE_ALG_NOT_ALLOWED', 'alg "none" is not allowed: tokens must be signed', 'alg');
+  }
+
+  const allowed = new Set([...keys.verification.values()].map((key) => key.alg));
+  if (!allowed.has(alg as VerificationKey['alg'])) {
+    throw invalidToken(
+      'ERR_JOSE_ALG_NOT_ALLOWED',
+      `alg ${JSON.stringify(alg)} is not allowed; expected ${[...allowed].join(' or ')}`,
+      'alg',
+    );
+  }
+
+  const typ = header['typ'];
+  if (typeof typ !== 'string' || !acceptedTypes.has(typ.toLowerCase())) {
+    throw invalidToken('ERR_JWT_TYP_INVALID', 'header "typ" must be "JWT"', 'typ');
+  }
+
+  for (const name of forbiddenHeaderParameters) {
+    if (name in header) {
+      throw invalidToken(
+        'ERR_JOSE_HEADER_REJECTED',
+        `header parameter "${name}" is not accepted: keys come from the server's configuration only`,
+        name,
+      );
+    }
+  }
+
+  if ('crit' in header) {
+    // No extension is supported, so any "crit" entry, and the invalid empty list, is rejected.
+    throw invalidToken('ERR_JOSE_CRIT_UNSUPPORTED', 'header "crit" names extensions that are not supported', 'crit');
+  }
+
+  const kid = header['kid'];
+  if (kid !== undefined && typeof kid !== 'string') {
+    throw invalidToken('ERR_JWKS_NO_MATCHING_KEY', 'header "kid" must be a string', 'kid');
+  }
+
+  const key = kid === undefined ? keys.signing : keys.verification.get(kid);
+  if (key === undefined) {
+    throw invalidToken('ERR_JWKS_NO_MATCHING_KEY', 'header "kid" names no known key', 'kid');
+  }
+  if (key.alg !== alg) {
+    throw invalidToken(
+      'ERR_JOSE_ALG_NOT_ALLOWED',
+      `alg ${JSON.stringify(alg)} does not match the key, which is ${key.alg}`,
+      'alg',
+    );
+  }
+  return key;
+}
+
+/** Reads the claims set, checking every claim's presence, type and expected value. */
+function readClaims(payload: Record<string, unknown>, rules: VerifyRules): VerifiedClaims {
+  const iss = payload['iss'];
+  if (iss === undefined) throw missingClaim('iss');
+  if (iss !== rules.issuer) throw claimFailure('iss', `"iss" claim must be ${JSON.stringify(rules.issuer)}`);
+
+  const aud = payload['aud'];
+  if (aud === undefined) throw missingClaim('aud');
+  const audiences = Array.isArray(aud) ? aud : [aud];
+  if (audiences.length === 0 || !audiences.every((value) => typeof value === 'string')) {
+    throw claimFailure('aud', '"aud" claim must be a string or an array of strings');
+  }
+  if (!audiences.includes(rules.audience)) {
+    throw claimFailure('aud', `"aud" claim must contain ${JSON.stringify(rules.audience)}`);
+  }
+
+  const sub = payload['sub'];
+  if (sub === undefined) throw missingClaim('sub');
+  if (typeof sub !== 'string' || sub === '' || sub.length > MAX_SUBJECT_LENGTH) {
+    throw claimFailure('sub', `"sub" claim must be a non-empty string of at most ${MAX_SUBJECT_LENGTH} characters`);
+  }
+
+  const iat = numericDate(payload, 'iat', true);
+  const exp = numericDate(payload, 'exp', true);
+  const nbf = numericDate(payload, 'nbf', false);
+
+  const scope = payload['scope'] ?? [];
+  if (!Array.isArray(scope) || !scope.every((value) => typeof value === 'string')) {
+    throw claimFailure('scope', '"scope" claim must be an array of strings');
+  }
+
+  const jti = payload['jti'];
+  if (jti !== undefined && typeof jti !== 'string') {
+    throw claimFailure('jti', '"jti" claim must be a string');
+  }
+
+  const claims: VerifiedClaims = { sub, scope, iss, aud: aud as string | string[], iat, exp };
+  if (nbf !== undefined) claims.nbf = nbf;
+  if (jti !== undefined) claims.jti = jti;
+  return claims;
+}
+
+/**
+ * Checks `nbf`, `iat` and, last, `exp` against the clock, so the refresh grace only ever
+ * applies to a token that passed every other check. Returns true when the grace was needed.
+ */
+function checkTimes(claims: VerifiedClaims, rules: VerifyRules, now: number): boolean {
+  if (claims.nbf !== undefined && claims.nbf > now + rules.leewaySeconds) {
+    throw claimFailure('nbf', '"nbf" claim is in the future: the token is not valid yet', 'ERR_JWT_NOT_YET_VALID');
+  }
+  if (claims.iat > now + rules.leewaySeconds) {
+    throw claimFailure('iat', '"iat" claim is in the future');
+  }
+
+  // RFC 7519 4.1.4: the current time must be before `exp`, so a token is expired exactly at `exp`.
+  if (now < claims.exp + rules.leewaySeconds) return false;
+  if (now < claims.exp + rules.leewaySeconds + rules.graceSeconds) return true;
+  throw invalidToken('ERR_JWT_EXPIRED', 'token expired', 'exp');
+}
+
+function numericDate(payload: Record<string, unknown>, name: string, required: true): number;
+function numericDate(payload: Record<string, unknown>, name: string, required: false): number | undefined;
+function numericDate(payload: Record<string, unknown>, name: string, required: boolean): number | undefined {
+  const value = payload[name];
+  if (value === undefined) {
+    if (required) throw missingClaim(name);
+    return undefined;
+  }
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw claimFailure(name, `"${name}" claim must be a number (a NumericDate in seconds)`);
+  }
+  return value;
+}
+
+function missingClaim(name: string): ServiceError {
+  return claimFailure(name, `token has no "${name}" claim`, 'ERR_JWT_CLAIM_MISSING');
+}
+
+function claimFailure(claim: string, message: string, code = 'ERR_JWT_CLAIM_VALIDATION_FAILED'): ServiceError {
+  return invalidToken(code, message, claim);
+}
+
+/** Checks that a segment is canonical unpadded base64url, so one token has one spelling only. */
+function checkSegment(segment: string, part: 'header' | 'payload' | 'signature'): Uint8Array {
+  let bytes: Uint8Array | undefined;
+  if (segmentPattern.test(segment) && segment.length % 4 !== 1) {
+    try {
+      bytes = base64url.decode(segment);
+    } catch {
+      bytes = undefined;
+    }
+  }
+  if (bytes === undefined || base64url.encode(bytes) !== segment) {
+    throw invalidToken('ERR_JWS_INVALID', `token malformed: the ${part} segment is not canonical base64url`);
+  }
+  return bytes;
+}
+
+function decodeJsonObject(
+  segment: string,
+  part: 'header' | 'payload',
+  bytes: Uint8Array = checkSegment(segment, part),
+): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(textDecoder.decode(bytes));
+  } catch {
+    throw invalidToken('ERR_JWS_INVALID', `token malformed: the ${part} is not valid JSON`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalidToken('ERR_JWS_INVALID', `token malformed: the ${part} is not a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function joseFailure(error: unknown): ServiceError {
+  if (error instanceof errors.JWSSignatureVerificationFailed) {
+    return invalidToken('ERR_JWS_SIGNATURE_VERIFICATION_FAILED', 'signature verification failed');
+  }
+  if (error instanceof errors.JOSEError) {
+    return invalidToken(error.code, `token rejected: ${error.message}`);
+  }
+  return invalidToken('ERR_JWS_INVALID', 'token could not be verified');
+}
