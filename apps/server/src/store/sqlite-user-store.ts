@@ -91,7 +91,8 @@ class SqliteUserStore implements UserStore {
       'UPDATE users SET locked = ?, updated_at = ? WHERE id = ? RETURNING *',
     );
     this.removeStatement = db.prepare<[string]>('DELETE FROM users WHERE id = ?');
-    this.pingStatement = db.prepare('SELECT 1');
+    // Reads a real page, so a damaged or replaced file fails here rather than passing on `SELECT 1`.
+    this.pingStatement = db.prepare('SELECT version FROM schema_migrations LIMIT 1');
   }
 
   async findUser(id: string): Promise<User | undefined> {

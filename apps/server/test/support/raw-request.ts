@@ -12,7 +12,9 @@ export interface RawResponse {
  */
 export function rawRequest(url: string, headers: string[] = [], method = 'GET'): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const outgoing = request(url, { method, headers }, (response) => {
+    // A header list replaces Node's defaults, so Host, which HTTP/1.1 requires, is added here.
+    const host = new URL(url).host;
+    const outgoing = request(url, { method, headers: ['Host', host, ...headers] }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () =>
