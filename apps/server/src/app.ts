@@ -64,8 +64,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     exposeHeadRoutes: false,
     clientErrorHandler: (error, socket) => {
       // Malformed HTTP never reaches a route; it still gets the contract body, not Fastify's.
-      const status = (error as { code?: string }).code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-      const body = JSON.stringify(errorBody(status, 'malformed HTTP request'));
+      const tooLarge = (error as { code?: string }).code === 'HPE_HEADER_OVERFLOW';
+      const status = tooLarge ? 431 : 400;
+      const message = tooLarge ? 'request headers too large' : 'malformed HTTP request';
+      const body = JSON.stringify(errorBody(status, message));
       if (socket.writable) {
         socket.end(
           `HTTP/1.1 ${status} ${errorBody(status, '').status}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
