@@ -208,7 +208,7 @@ function parse(argv: readonly string[], options: OptionSpec, positionalCount: nu
   try {
     parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError((error as Error).message.split('\n')[0] ?? 'invalid arguments');
+    throw new UsageError(argumentProblem(error as Error & { code?: string }));
   }
   if (parsed.positionals.length !== positionalCount) {
     throw new UsageError(
@@ -218,6 +218,19 @@ function parse(argv: readonly string[], options: OptionSpec, positionalCount: nu
     );
   }
   return parsed;
+}
+
+/** Rewords node:util parseArgs errors, which suggest `--` tricks, as one short line. */
+function argumentProblem(error: Error & { code?: string }): string {
+  const option = /'(-[^' ]+)/.exec(error.message)?.[1] ?? '';
+  switch (error.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option "${option}"`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return `option "${option}" needs a value`;
+    default:
+      return error.message.split('\n')[0] ?? 'invalid arguments';
+  }
 }
 
 function scopeList(value: unknown): string[] {
