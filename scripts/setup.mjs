@@ -3,7 +3,9 @@
 import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
-const { packageManager } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const { packageManager } = JSON.parse(
+  readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
+);
 const wanted = packageManager.replace(/^pnpm@/, '');
 
 function run(command) {
@@ -12,7 +14,10 @@ function run(command) {
 
 function installedPnpm() {
   try {
-    return execSync('pnpm --version', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execSync('pnpm --version', {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     return undefined;
   }

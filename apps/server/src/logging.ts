@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 import type { Config } from './config.js';
 import { redactUrl } from './http/redact.js';
@@ -7,7 +7,10 @@ import { redactUrl } from './http/redact.js';
  * Creates the process logger. Request headers are never serialized, and the URL is logged
  * with the values of token-bearing query parameters replaced, so no token reaches a log.
  */
-export function createLogger(config: Pick<Config, 'logLevel'>, stream?: NodeJS.WritableStream): Logger {
+export function createLogger(
+  config: Pick<Config, 'logLevel'>,
+  stream?: NodeJS.WritableStream,
+): Logger {
   const options = {
     level: config.logLevel,
     serializers: {

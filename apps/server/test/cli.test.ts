@@ -1,13 +1,12 @@
 import { execFile } from 'node:child_process';
+import { createPrivateKey } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-
-import { createPrivateKey } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { type TestServer, TEST_SECRET, startTestServer } from './support/test-server.js';
+import { startTestServer, TEST_SECRET, type TestServer } from './support/test-server.js';
 import { callRest, decodePayload } from './support/transports.js';
 
 const cliPath = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -25,7 +24,14 @@ function tdb(args: string[], env: Record<string, string> = {}): Promise<CliResul
     execFile(
       process.execPath,
       [cliPath, ...args],
-      { env: { PATH: process.env['PATH'] ?? '', DATA_DIR: dataDir, JWT_SIGNING_KEY: TEST_SECRET, ...env } },
+      {
+        env: {
+          PATH: process.env['PATH'] ?? '',
+          DATA_DIR: dataDir,
+          JWT_SIGNING_KEY: TEST_SECRET,
+          ...env,
+        },
+      },
       (error, stdout, stderr) => {
         const status = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
         resolve({ status, stdout: stdout.trim(), stderr: stderr.trim() });
@@ -35,7 +41,8 @@ function tdb(args: string[], env: Record<string, string> = {}): Promise<CliResul
 }
 
 beforeAll(() => {
-  if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: run "pnpm build" before the CLI tests`);
+  if (!existsSync(cliPath))
+    throw new Error(`${cliPath} is missing: run "pnpm build" before the CLI tests`);
   dataDir = mkdtempSync(path.join(tmpdir(), 'tdb-cli-'));
 });
 
@@ -52,10 +59,23 @@ describe('tdb user', () => {
   });
 
   it('adds a user with --json', async () => {
-    const result = await tdb(['user', 'add', '--scope', 'read', '--scope', 'write', '--locked', '--json']);
+    const result = await tdb([
+      'user',
+      'add',
+      '--scope',
+      'read',
+      '--scope',
+      'write',
+      '--locked',
+      '--json',
+    ]);
 
     expect(result.status).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ email: null, locked: true, scopes: ['read', 'write'] });
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      email: null,
+      locked: true,
+      scopes: ['read', 'write'],
+    });
   });
 
   it('refuses a second user with the same email', async () => {
@@ -82,23 +102,35 @@ describe('tdb user', () => {
   it('locks, unlocks and removes a user', async () => {
     const id = (await tdb(['user', 'add'])).stdout;
 
-    expect(await tdb(['user', 'lock', id])).toMatchObject({ status: 0, stdout: `user ${id} locked` });
+    expect(await tdb(['user', 'lock', id])).toMatchObject({
+      status: 0,
+      stdout: `user ${id} locked`,
+    });
     expect(JSON.parse((await tdb(['user', 'list', '--json'])).stdout)).toContainEqual(
       expect.objectContaining({ id, locked: true }),
     );
-    expect(await tdb(['user', 'unlock', id])).toMatchObject({ status: 0, stdout: `user ${id} unlocked` });
-    expect(await tdb(['user', 'remove', id])).toMatchObject({ status: 0, stdout: `user ${id} removed` });
+    expect(await tdb(['user', 'unlock', id])).toMatchObject({
+      status: 0,
+      stdout: `user ${id} unlocked`,
+    });
+    expect(await tdb(['user', 'remove', id])).toMatchObject({
+      status: 0,
+      stdout: `user ${id} removed`,
+    });
     expect(JSON.parse((await tdb(['user', 'list', '--json'])).stdout)).not.toContainEqual(
       expect.objectContaining({ id }),
     );
   });
 
-  it.each([['lock'], ['unlock'], ['remove']])('fails with 1 to %s a missing user', async (action) => {
-    const result = await tdb(['user', action, 'no-such-user']);
+  it.each([['lock'], ['unlock'], ['remove']])(
+    'fails with 1 to %s a missing user',
+    async (action) => {
+      const result = await tdb(['user', action, 'no-such-user']);
 
-    expect(result.status).toBe(1);
-    expect(result.stderr).toBe('tdb: user no-such-user not found');
-  });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toBe('tdb: user no-such-user not found');
+    },
+  );
 });
 
 describe('tdb token issue', () => {
@@ -109,7 +141,12 @@ describe('tdb token issue', () => {
 
     expect(result.status).toBe(0);
     expect(result.stdout.split('.')).toHaveLength(3);
-    expect(decodePayload(result.stdout)).toMatchObject({ sub: id, scope: ['read', 'write'], iss: 'tdb', aud: 'tdb-api' });
+    expect(decodePayload(result.stdout)).toMatchObject({
+      sub: id,
+      scope: ['read', 'write'],
+      iss: 'tdb',
+      aud: 'tdb-api',
+    });
   });
 
   it('prints token and expires with --json, narrowed by --scope', async () => {
@@ -169,7 +206,9 @@ describe('tdb key generate', () => {
     const result = await tdb(['key', 'generate', '--alg', 'HS512']);
 
     expect(result.status).toBe(2);
-    expect(result.stderr.split('\n')[0]).toBe('tdb: invalid --alg "HS512": expected one of HS256, ES256, EdDSA, RS256');
+    expect(result.stderr.split('\n')[0]).toBe(
+      'tdb: invalid --alg "HS512": expected one of HS256, ES256, EdDSA, RS256',
+    );
   });
 });
 
@@ -180,7 +219,10 @@ describe('tdb usage and configuration', () => {
     [['user', 'add', '--nope'], 'tdb: unknown option "--nope"'],
     [['user', 'add', '--email'], 'tdb: option "--email" needs a value'],
     [['user', 'lock'], 'tdb: expected 1 argument (a user id), got 0'],
-    [['user', 'add', '--email', 'not-an-address'], 'tdb: invalid --email "not-an-address": expected an address like name@example.com'],
+    [
+      ['user', 'add', '--email', 'not-an-address'],
+      'tdb: invalid --email "not-an-address": expected an address like name@example.com',
+    ],
   ])('fails with 2 for %j', async (args, message) => {
     const result = await tdb(args);
 
@@ -192,7 +234,9 @@ describe('tdb usage and configuration', () => {
     const result = await tdb(['user', 'list'], { TOKEN_LIFETIME: 'soon' });
 
     expect(result.status).toBe(1);
-    expect(result.stderr).toBe('tdb: Invalid TOKEN_LIFETIME: "soon". Expected an integer from 1 to 31536000.');
+    expect(result.stderr).toBe(
+      'tdb: Invalid TOKEN_LIFETIME: "soon". Expected an integer from 1 to 31536000.',
+    );
   });
 
   it('prints the OpenAPI document', async () => {
@@ -203,7 +247,9 @@ describe('tdb usage and configuration', () => {
   });
 
   it('generates a signing key file with mode 0600 when none is configured', async () => {
-    const result = await tdb(['token', 'issue', (await tdb(['user', 'add'])).stdout], { JWT_SIGNING_KEY: '' });
+    const result = await tdb(['token', 'issue', (await tdb(['user', 'add'])).stdout], {
+      JWT_SIGNING_KEY: '',
+    });
 
     expect(result.status).toBe(0);
     expect(result.stderr).toContain('generated a random HS256 secret');
@@ -211,7 +257,11 @@ describe('tdb usage and configuration', () => {
   });
 
   it('refuses to start without a key in production', async () => {
-    const result = await tdb(['token', 'issue', 'x'], { JWT_SIGNING_KEY: '', NODE_ENV: 'production', DATA_DIR: mkdtempSync(path.join(tmpdir(), 'tdb-prod-')) });
+    const result = await tdb(['token', 'issue', 'x'], {
+      JWT_SIGNING_KEY: '',
+      NODE_ENV: 'production',
+      DATA_DIR: mkdtempSync(path.join(tmpdir(), 'tdb-prod-')),
+    });
 
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/^tdb: Missing JWT_SIGNING_KEY/);
@@ -243,7 +293,9 @@ describe('tdb beside a running server', () => {
 
   it('issues a token the server refreshes', async () => {
     const id = (await tdb(['user', 'add'])).stdout;
-    const issued = JSON.parse((await tdb(['token', 'issue', id, '--json'])).stdout) as { token: string };
+    const issued = JSON.parse((await tdb(['token', 'issue', id, '--json'])).stdout) as {
+      token: string;
+    };
     server.clock.set(Math.floor(Date.now() / 1000));
 
     expect((await callRest(server, { bearer: issued.token })).status).toBe(201);

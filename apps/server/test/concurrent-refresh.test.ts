@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { type TestServer, startTestServer } from './support/test-server.js';
+import { startTestServer, type TestServer } from './support/test-server.js';
 import { decodePayload, transports } from './support/transports.js';
 
 let server: TestServer;
@@ -24,7 +24,9 @@ describe.each(transports)('concurrent refreshes over %s', (transport, call) => {
 
     const statuses = results.map((result) => result.status);
     expect(statuses).toEqual(Array.from({ length: 50 }, () => (transport === 'REST' ? 201 : 200)));
-    const ids = new Set(results.map((result) => decodePayload(result.body['token'] as string)['jti']));
+    const ids = new Set(
+      results.map((result) => decodePayload(result.body['token'] as string)['jti']),
+    );
     expect(ids.size).toBe(50);
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
-import { type TestServer, startTestServer } from './support/test-server.js';
+import { startTestServer, type TestServer } from './support/test-server.js';
 import { callRest, forgeToken, standardClaims } from './support/transports.js';
 
 // The original service answered an expired token with a wrong audience by refreshing it.

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { type TestServer, startTestServer } from './support/test-server.js';
+import { startTestServer, type TestServer } from './support/test-server.js';
 import { callRest, forgeToken, standardClaims, transports } from './support/transports.js';
 
 let server: TestServer | undefined;
@@ -42,7 +42,10 @@ describe.each(transports)('expiry over %s', (transport, call) => {
   });
 
   it('accepts a token inside the refresh grace and refuses it past', async () => {
-    const { server, token, exp } = await serverWith({ JWT_LEEWAY: '30', TOKEN_REFRESH_GRACE: '600' });
+    const { server, token, exp } = await serverWith({
+      JWT_LEEWAY: '30',
+      TOKEN_REFRESH_GRACE: '600',
+    });
     server.clock.set(exp + 629);
     expect((await call(server, { bearer: token })).status).toBe(ok);
 
@@ -55,8 +58,14 @@ describe.each(transports)('expiry over %s', (transport, call) => {
 
 describe('refresh grace', () => {
   it('never rescues an expired token with a wrong audience', async () => {
-    const { server, exp, userId } = await serverWith({ JWT_LEEWAY: '0', TOKEN_REFRESH_GRACE: '600' });
-    const wrongAudience = forgeToken(server, { ...standardClaims(server, userId), aud: 'other-api' });
+    const { server, exp, userId } = await serverWith({
+      JWT_LEEWAY: '0',
+      TOKEN_REFRESH_GRACE: '600',
+    });
+    const wrongAudience = forgeToken(server, {
+      ...standardClaims(server, userId),
+      aud: 'other-api',
+    });
     server.clock.set(exp + 60);
 
     const result = await callRest(server, { bearer: wrongAudience });
@@ -66,7 +75,10 @@ describe('refresh grace', () => {
   });
 
   it('gives a refreshed token a full lifetime from now', async () => {
-    const { server, token, exp } = await serverWith({ JWT_LEEWAY: '0', TOKEN_REFRESH_GRACE: '600' });
+    const { server, token, exp } = await serverWith({
+      JWT_LEEWAY: '0',
+      TOKEN_REFRESH_GRACE: '600',
+    });
     server.clock.set(exp + 60);
 
     const result = await callRest(server, { bearer: token });

@@ -2,13 +2,15 @@ import Database from 'better-sqlite3';
 import { jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { type TestServer, TEST_SECRET, startTestServer } from './support/test-server.js';
+import { startTestServer, TEST_SECRET, type TestServer } from './support/test-server.js';
 import { callRest, callTrpc, decodeHeader, decodePayload } from './support/transports.js';
 
 let server: TestServer;
 
 beforeAll(async () => {
-  server = await startTestServer({ env: { JWT_ISSUER: 'tdb-test', JWT_AUDIENCE: 'tdb-test-api', TOKEN_LIFETIME: '900' } });
+  server = await startTestServer({
+    env: { JWT_ISSUER: 'tdb-test', JWT_AUDIENCE: 'tdb-test-api', TOKEN_LIFETIME: '900' },
+  });
 });
 
 afterAll(async () => {
@@ -50,12 +52,16 @@ describe('issued claims', () => {
     const user = await server.addUser();
     const result = await callRest(server, { bearer: await server.issueToken(user.id) });
 
-    const { payload } = await jwtVerify(result.body['token'] as string, new TextEncoder().encode(TEST_SECRET), {
-      issuer: 'tdb-test',
-      audience: 'tdb-test-api',
-      algorithms: ['HS256'],
-      currentDate: new Date(server.clock.now()),
-    });
+    const { payload } = await jwtVerify(
+      result.body['token'] as string,
+      new TextEncoder().encode(TEST_SECRET),
+      {
+        issuer: 'tdb-test',
+        audience: 'tdb-test-api',
+        algorithms: ['HS256'],
+        currentDate: new Date(server.clock.now()),
+      },
+    );
     expect(payload.sub).toBe(user.id);
   });
 
@@ -96,7 +102,9 @@ describe('issued claims', () => {
 
 /** Changes a user's scopes in the SQLite file from another connection, as an operator's SQL would. */
 function revokeScopes(id: string, remaining: string[]): void {
-  const db = new Database(server.config.database.kind === 'sqlite' ? server.config.database.path : '');
+  const db = new Database(
+    server.config.database.kind === 'sqlite' ? server.config.database.path : '',
+  );
   db.prepare('UPDATE users SET scopes = ? WHERE id = ?').run(JSON.stringify(remaining), id);
   db.close();
 }

@@ -4,7 +4,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createOpenApiDocument } from '../src/openapi.js';
-import { type TestServer, startTestServer } from './support/test-server.js';
+import { startTestServer, type TestServer } from './support/test-server.js';
 
 const committedPath = new URL('../openapi.json', import.meta.url);
 
@@ -37,14 +37,22 @@ describe('OpenAPI document', () => {
     const operation = createOpenApiDocument().paths?.['/v1/token']?.get;
     const responses = operation?.responses ?? {};
 
-    expect(Object.keys(responses)).toEqual(expect.arrayContaining(['201', '400', '401', '403', '405', '422', '503']));
+    expect(Object.keys(responses)).toEqual(
+      expect.arrayContaining(['201', '400', '401', '403', '405', '422', '503']),
+    );
     expect(responses).not.toHaveProperty('200');
-    expect(responses['201'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/TokenResponse' });
+    expect(responses['201'].content['application/json'].schema).toEqual({
+      $ref: '#/components/schemas/TokenResponse',
+    });
     for (const status of ['400', '401', '403', '405', '422', '503']) {
-      expect(responses[status].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/ErrorBody' });
+      expect(responses[status].content['application/json'].schema).toEqual({
+        $ref: '#/components/schemas/ErrorBody',
+      });
     }
     expect(operation?.security).toEqual([{ bearerAuth: [] }]);
-    expect(operation?.parameters).toEqual([expect.objectContaining({ in: 'query', name: 'token' })]);
+    expect(operation?.parameters).toEqual([
+      expect.objectContaining({ in: 'query', name: 'token' }),
+    ]);
   });
 
   it('describes the error body exactly', () => {

@@ -1,8 +1,8 @@
-import { USER_LOCKED_MESSAGE, reasonPhrase } from '@tdb/contracts';
+import { reasonPhrase, USER_LOCKED_MESSAGE } from '@tdb/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { rawRequest } from './support/raw-request.js';
-import { type TestServer, startTestServer } from './support/test-server.js';
+import { startTestServer, type TestServer } from './support/test-server.js';
 import {
   type CallResult,
   callRest,
@@ -36,7 +36,12 @@ afterAll(async () => {
 });
 
 /** Asserts the transport-specific shape of a failure: the REST body, or the tRPC error data. */
-function expectFailure(transport: string, result: CallResult, status: number, message: RegExp | string) {
+function expectFailure(
+  transport: string,
+  result: CallResult,
+  status: number,
+  message: RegExp | string,
+) {
   expect(result.status).toBe(status);
 
   if (transport === 'REST') {
@@ -58,7 +63,9 @@ function expectFailure(transport: string, result: CallResult, status: number, me
 
 function expectInvalidTokenChallenge(result: CallResult) {
   const challenge = result.headers.get('www-authenticate') ?? '';
-  expect(challenge).toMatch(/^Bearer realm="tdb", error="invalid_token", error_description="[^"\\]*"$/);
+  expect(challenge).toMatch(
+    /^Bearer realm="tdb", error="invalid_token", error_description="[^"\\]*"$/,
+  );
 }
 
 describe.each(transports)('token.refresh over %s', (transport, call) => {
@@ -70,7 +77,9 @@ describe.each(transports)('token.refresh over %s', (transport, call) => {
     expect(result.headers.get('cache-control')).toBe('no-store');
     expect(typeof result.body['token']).toBe('string');
     expect(result.body['token']).not.toBe(token);
-    expect(result.body['expires']).toBe(server.clock.seconds() + server.config.tokenLifetimeSeconds);
+    expect(result.body['expires']).toBe(
+      server.clock.seconds() + server.config.tokenLifetimeSeconds,
+    );
   });
 
   it('accepts the token as a query parameter or input field', async () => {
@@ -102,26 +111,79 @@ describe.each(transports)('token.refresh over %s', (transport, call) => {
     ['an empty Bearer token', (_s: TestServer) => '', /malformed|empty/],
     [
       'a bad signature',
-      (s: TestServer) => forgeToken(s, standardClaims(s, userId), {}, 'another-secret-that-is-long-enough-1234'),
+      (s: TestServer) =>
+        forgeToken(s, standardClaims(s, userId), {}, 'another-secret-that-is-long-enough-1234'),
       /signature verification failed/,
     ],
-    ['alg HS512', (s: TestServer) => forgeToken(s, standardClaims(s, userId), { alg: 'HS512' }), /alg "HS512" is not allowed/],
-    ['alg none', (s: TestServer) => `${forgeToken(s, standardClaims(s, userId), { alg: 'none' }).split('.').slice(0, 2).join('.')}.`, /alg "none" is not allowed/],
-    ['an unknown crit entry', (s: TestServer) => forgeToken(s, standardClaims(s, userId), { crit: ['exp2'], exp2: 1 }), /"crit"/],
-    ['a wrong issuer', (s: TestServer) => forgeToken(s, { ...standardClaims(s, userId), iss: 'evil' }), /"iss"/],
-    ['a wrong audience', (s: TestServer) => forgeToken(s, { ...standardClaims(s, userId), aud: 'other-api' }), /"aud"/],
-    ['no sub', (s: TestServer) => forgeToken(s, without(standardClaims(s, userId), 'sub')), /"sub"/],
-    ['no exp', (s: TestServer) => forgeToken(s, without(standardClaims(s, userId), 'exp')), /"exp"/],
-    ['no iat', (s: TestServer) => forgeToken(s, without(standardClaims(s, userId), 'iat')), /"iat"/],
-    ['nbf in the future', (s: TestServer) => forgeToken(s, { ...standardClaims(s, userId), nbf: s.clock.seconds() + 600 }), /"nbf"/],
-    ['iat in the future', (s: TestServer) => forgeToken(s, { ...standardClaims(s, userId), iat: s.clock.seconds() + 600 }), /"iat"/],
+    [
+      'alg HS512',
+      (s: TestServer) => forgeToken(s, standardClaims(s, userId), { alg: 'HS512' }),
+      /alg "HS512" is not allowed/,
+    ],
+    [
+      'alg none',
+      (s: TestServer) =>
+        `${forgeToken(s, standardClaims(s, userId), { alg: 'none' }).split('.').slice(0, 2).join('.')}.`,
+      /alg "none" is not allowed/,
+    ],
+    [
+      'an unknown crit entry',
+      (s: TestServer) => forgeToken(s, standardClaims(s, userId), { crit: ['exp2'], exp2: 1 }),
+      /"crit"/,
+    ],
+    [
+      'a wrong issuer',
+      (s: TestServer) => forgeToken(s, { ...standardClaims(s, userId), iss: 'evil' }),
+      /"iss"/,
+    ],
+    [
+      'a wrong audience',
+      (s: TestServer) => forgeToken(s, { ...standardClaims(s, userId), aud: 'other-api' }),
+      /"aud"/,
+    ],
+    [
+      'no sub',
+      (s: TestServer) => forgeToken(s, without(standardClaims(s, userId), 'sub')),
+      /"sub"/,
+    ],
+    [
+      'no exp',
+      (s: TestServer) => forgeToken(s, without(standardClaims(s, userId), 'exp')),
+      /"exp"/,
+    ],
+    [
+      'no iat',
+      (s: TestServer) => forgeToken(s, without(standardClaims(s, userId), 'iat')),
+      /"iat"/,
+    ],
+    [
+      'nbf in the future',
+      (s: TestServer) =>
+        forgeToken(s, { ...standardClaims(s, userId), nbf: s.clock.seconds() + 600 }),
+      /"nbf"/,
+    ],
+    [
+      'iat in the future',
+      (s: TestServer) =>
+        forgeToken(s, { ...standardClaims(s, userId), iat: s.clock.seconds() + 600 }),
+      /"iat"/,
+    ],
     [
       'an expired token',
-      (s: TestServer) => forgeToken(s, { ...standardClaims(s, userId), iat: s.clock.seconds() - 7200, exp: s.clock.seconds() - 3600 }),
+      (s: TestServer) =>
+        forgeToken(s, {
+          ...standardClaims(s, userId),
+          iat: s.clock.seconds() - 7200,
+          exp: s.clock.seconds() - 3600,
+        }),
       /^token expired$/,
     ],
     ['a token over 8 KiB', (_s: TestServer) => 'a'.repeat(9000), /too large/],
-    ['a user that does not exist', (s: TestServer) => forgeToken(s, standardClaims(s, 'no-such-user')), /^user not found$/],
+    [
+      'a user that does not exist',
+      (s: TestServer) => forgeToken(s, standardClaims(s, 'no-such-user')),
+      /^user not found$/,
+    ],
   ])('answers %s with 401 invalid_token', async (_case, makeToken, message) => {
     const result = await call(server, { authorization: `Bearer ${makeToken(server)}` });
     expectFailure(transport, result, 401, message);
@@ -143,7 +205,12 @@ describe.each(transports)('token.refresh over %s', (transport, call) => {
   it('answers a token in both header and query with 400', async () => {
     const token = await server.issueToken(userId);
     const result = await call(server, { bearer: token, token });
-    expectFailure(transport, result, 400, /both in the Authorization header and in the "token" parameter/);
+    expectFailure(
+      transport,
+      result,
+      400,
+      /both in the Authorization header and in the "token" parameter/,
+    );
   });
 });
 
@@ -190,19 +257,22 @@ describe('REST request shape', () => {
     });
   });
 
-  it.each(['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'])('answers %s with 405 and Allow', async (method) => {
-    const response = await fetch(`${server.url}/v1/token`, { method });
+  it.each(['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'])(
+    'answers %s with 405 and Allow',
+    async (method) => {
+      const response = await fetch(`${server.url}/v1/token`, { method });
 
-    expect(response.status).toBe(405);
-    expect(response.headers.get('allow')).toBe('GET');
-    if (method !== 'HEAD') {
-      expect(await response.json()).toEqual({
-        status: 'Method Not Allowed',
-        message: `method ${method} is not allowed on /v1/token; use GET`,
-        code: 405,
-      });
-    }
-  });
+      expect(response.status).toBe(405);
+      expect(response.headers.get('allow')).toBe('GET');
+      if (method !== 'HEAD') {
+        expect(await response.json()).toEqual({
+          status: 'Method Not Allowed',
+          message: `method ${method} is not allowed on /v1/token; use GET`,
+          code: 405,
+        });
+      }
+    },
+  );
 
   it('answers an unknown path with 404 in the error shape', async () => {
     const response = await fetch(`${server.url}/v2/nothing?token=abc`);
@@ -223,6 +293,8 @@ describe('REST request shape', () => {
     expect(trpc.status).toBe(rest.status);
     expect(trpc.body['message']).toBe(rest.body['message']);
     expect((trpc.body['data'] as Record<string, unknown>)['kind']).toBe('invalid_token');
-    expect((trpc.body['data'] as Record<string, unknown>)['reason']).toBe('ERR_JWT_CLAIM_VALIDATION_FAILED');
+    expect((trpc.body['data'] as Record<string, unknown>)['reason']).toBe(
+      'ERR_JWT_CLAIM_VALIDATION_FAILED',
+    );
   });
 });

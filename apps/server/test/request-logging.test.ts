@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
-import { type TestServer, startTestServer } from './support/test-server.js';
+import { startTestServer, type TestServer } from './support/test-server.js';
 
 let server: TestServer;
 
@@ -19,7 +19,9 @@ it('logs one line per request with status and time, and no token', async () => {
   const queryToken = await server.issueToken(user.id);
   const before = server.logs.length;
 
-  const viaHeader = await fetch(`${server.url}/v1/token`, { headers: { authorization: `Bearer ${headerToken}` } });
+  const viaHeader = await fetch(`${server.url}/v1/token`, {
+    headers: { authorization: `Bearer ${headerToken}` },
+  });
   const viaQuery = await fetch(`${server.url}/v1/token?token=${queryToken}`);
   const viaTrpc = await fetch(
     `${server.url}/trpc/token.refresh?input=${encodeURIComponent(JSON.stringify({ token: queryToken }))}`,

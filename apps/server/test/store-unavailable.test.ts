@@ -2,7 +2,7 @@ import { closeSync, openSync, statSync, writeFileSync, writeSync } from 'node:fs
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { type TestServer, startTestServer } from './support/test-server.js';
+import { startTestServer, type TestServer } from './support/test-server.js';
 import { transports } from './support/transports.js';
 
 let server: TestServer;

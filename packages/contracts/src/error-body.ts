@@ -1,6 +1,5 @@
-import type { ErrorBody } from './schemas.js';
-
 import { reasonPhrase } from './failures.js';
+import type { ErrorBody } from './schemas.js';
 
 /** Builds the contract error body for a status, with the message folded onto one line. */
 export function errorBody(status: number, message: string): ErrorBody {

@@ -5,10 +5,13 @@ import { failureKinds, isFailureKind, reasonPhrase, reasonPhrases } from './fail
 import { errorBodySchema } from './schemas.js';
 
 describe('failureKinds', () => {
-  it.each(Object.entries(failureKinds))('%s has an error status with a listed reason phrase', (_kind, entry) => {
-    expect(entry.status).toBeGreaterThanOrEqual(400);
-    expect(reasonPhrase(entry.status)).toBe(reasonPhrases[entry.status]);
-  });
+  it.each(Object.entries(failureKinds))(
+    '%s has an error status with a listed reason phrase',
+    (_kind, entry) => {
+      expect(entry.status).toBeGreaterThanOrEqual(400);
+      expect(reasonPhrase(entry.status)).toBe(reasonPhrases[entry.status]);
+    },
+  );
 
   it('maps token failures to 401 and a locked user to 403', () => {
     expect(failureKinds.token_missing.status).toBe(401);

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 
-import { errorBodySchema, refreshInputSchema, tokenClaimsSchema, tokenResponseSchema } from './schemas.js';
+import {
+  errorBodySchema,
+  refreshInputSchema,
+  tokenClaimsSchema,
+  tokenResponseSchema,
+} from './schemas.js';
 
 const claims = {
   sub: 'user-1',
@@ -28,7 +33,12 @@ describe('tokenResponseSchema', () => {
 
 describe('errorBodySchema', () => {
   it('rejects extra members such as a stack', () => {
-    const result = errorBodySchema.safeParse({ status: 'Forbidden', message: 'x', code: 403, stack: 'at' });
+    const result = errorBodySchema.safeParse({
+      status: 'Forbidden',
+      message: 'x',
+      code: 403,
+      stack: 'at',
+    });
     expect(result.success).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 import { TOKEN_QUERY_PARAMETER } from '@tdb/contracts';
 
-import { ServiceError, invalidToken } from '../service-error.js';
+import { invalidToken, ServiceError } from '../service-error.js';
 
 /** Where a request may carry its token, as read from the raw HTTP request. */
 export interface Credentials {
@@ -64,7 +64,11 @@ export function selectToken(credentials: Credentials): string {
 
   const token = headerToken ?? parameterToken;
   if (token === undefined) {
-    throw new ServiceError('token_missing', 'ERR_TOKEN_MISSING', 'token missing: send Authorization: Bearer <token>');
+    throw new ServiceError(
+      'token_missing',
+      'ERR_TOKEN_MISSING',
+      'token missing: send Authorization: Bearer <token>',
+    );
   }
   if (token === '') {
     throw invalidToken('ERR_TOKEN_EMPTY', 'token is empty');
@@ -78,7 +82,8 @@ function bearerToken(header: string | undefined): string | undefined {
 
   const match = authorizationPattern.exec(header.trim());
   if (match === null) {
-    if (/^bearer(\s|$)/i.test(header.trim())) throw invalidToken('ERR_JWS_INVALID', 'token malformed');
+    if (/^bearer(\s|$)/i.test(header.trim()))
+      throw invalidToken('ERR_JWS_INVALID', 'token malformed');
     return undefined;
   }
   if (match[1]?.toLowerCase() !== 'bearer') return undefined;

@@ -1,4 +1,4 @@
-import { REALM, errorBody, failureKinds } from '@tdb/contracts';
+import { errorBody, type failureKinds, REALM } from '@tdb/contracts';
 import { TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import type { FastifyReply } from 'fastify';
@@ -15,20 +15,24 @@ export interface HttpFailure {
 
 /** Maps anything a handler threw to the status and message of the contract. */
 export function toHttpFailure(error: unknown): HttpFailure {
-  const cause = error instanceof TRPCError && error.cause instanceof ServiceError ? error.cause : error;
+  const cause =
+    error instanceof TRPCError && error.cause instanceof ServiceError ? error.cause : error;
 
   if (cause instanceof ServiceError) {
     return { status: cause.status, message: cause.message, reason: cause.code, kind: cause.kind };
   }
   if (error instanceof TRPCError) {
     const status = getHTTPStatusCodeFromError(error);
-    if (status < 500) return { status, message: error.message, reason: error.code, kind: undefined };
+    if (status < 500)
+      return { status, message: error.message, reason: error.code, kind: undefined };
   }
   return { status: 500, message: 'internal error', reason: 'ERR_INTERNAL', kind: 'internal_error' };
 }
 
 /** Builds the `WWW-Authenticate` challenge of RFC 6750 section 3 for a failure, if it needs one. */
-export function bearerChallenge(failure: Pick<HttpFailure, 'kind' | 'message'>): string | undefined {
+export function bearerChallenge(
+  failure: Pick<HttpFailure, 'kind' | 'message'>,
+): string | undefined {
   switch (failure.kind) {
     case 'token_missing':
       return `Bearer realm="${REALM}"`;

@@ -1,7 +1,7 @@
 import { USER_LOCKED_MESSAGE } from '@tdb/contracts';
 
 import type { KeyRing } from '../keys/key-ring.js';
-import { ServiceError, invalidToken } from '../service-error.js';
+import { invalidToken, ServiceError } from '../service-error.js';
 import { StoreUnavailableError, type UserStore } from '../store/user-store.js';
 import type { IssuedToken, TokenSigner } from '../tokens/sign-token.js';
 import { type VerifyRules, verifyToken } from '../tokens/verify-token.js';
@@ -26,7 +26,10 @@ export interface RefreshOutcome extends IssuedToken {
  * Exchanges a valid token for a new one: verifies it, reads the user, keeps only the
  * scopes the user still has, and signs a token with a fresh `jti` and lifetime.
  */
-export async function refreshToken(token: string, deps: RefreshDependencies): Promise<RefreshOutcome> {
+export async function refreshToken(
+  token: string,
+  deps: RefreshDependencies,
+): Promise<RefreshOutcome> {
   const nowSeconds = deps.now() / 1000;
   const { claims } = await verifyToken(token, deps.keys, deps.rules, nowSeconds);
 
@@ -53,9 +56,14 @@ export async function refreshToken(token: string, deps: RefreshDependencies): Pr
     });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new ServiceError('signing_failed', 'ERR_SIGNING_FAILED', `token signing failed: ${reason}`, {
-      cause: error,
-    });
+    throw new ServiceError(
+      'signing_failed',
+      'ERR_SIGNING_FAILED',
+      `token signing failed: ${reason}`,
+      {
+        cause: error,
+      },
+    );
   }
   return { ...issued, userId: user.id };
 }
@@ -65,9 +73,14 @@ async function findUser(store: UserStore, id: string) {
     return await store.findUser(id);
   } catch (error) {
     if (error instanceof StoreUnavailableError) {
-      throw new ServiceError('store_unavailable', 'ERR_STORE_UNAVAILABLE', 'user store unavailable, try again later', {
-        cause: error,
-      });
+      throw new ServiceError(
+        'store_unavailable',
+        'ERR_STORE_UNAVAILABLE',
+        'user store unavailable, try again later',
+        {
+          cause: error,
+        },
+      );
     }
     throw error;
   }

@@ -127,7 +127,9 @@ class SqliteUserStore implements UserStore {
   }
 
   async setLocked(id: string, locked: boolean): Promise<User | undefined> {
-    const row = this.run(() => this.lockStatement.get(locked ? 1 : 0, new Date().toISOString(), id));
+    const row = this.run(() =>
+      this.lockStatement.get(locked ? 1 : 0, new Date().toISOString(), id),
+    );
     return row === undefined ? undefined : toUser(row);
   }
 

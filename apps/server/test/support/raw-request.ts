@@ -10,7 +10,11 @@ export interface RawResponse {
  * Sends one HTTP request with headers given as a flat name/value list, so a test can send
  * the same header twice, which fetch would merge into one.
  */
-export function rawRequest(url: string, headers: string[] = [], method = 'GET'): Promise<RawResponse> {
+export function rawRequest(
+  url: string,
+  headers: string[] = [],
+  method = 'GET',
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     // A header list replaces Node's defaults, so Host, which HTTP/1.1 requires, is added here.
     const host = new URL(url).host;

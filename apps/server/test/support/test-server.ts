@@ -11,8 +11,8 @@ import { type KeyRing, loadKeyRing } from '../../src/keys/key-ring.js';
 import { createLogger } from '../../src/logging.js';
 import { openSqliteUserStore } from '../../src/store/sqlite-user-store.js';
 import type { NewUser, User, UserStore } from '../../src/store/user-store.js';
-import { type TokenSigner, createTokenSigner } from '../../src/tokens/sign-token.js';
-import { type TestClock, frozenClock } from './clock.js';
+import { createTokenSigner, type TokenSigner } from '../../src/tokens/sign-token.js';
+import { frozenClock, type TestClock } from './clock.js';
 
 /** The HS256 secret every test server signs with unless a test sets JWT_SIGNING_KEY. */
 export const TEST_SECRET = 'tdb-test-secret-0123456789abcdef-0123456789';
@@ -58,7 +58,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const logs: string[] = [];
   const logStream = new Writable({
     write(chunk, _encoding, callback) {
-      logs.push(...String(chunk).split('\n').filter((line) => line !== ''));
+      logs.push(
+        ...String(chunk)
+          .split('\n')
+          .filter((line) => line !== ''),
+      );
       callback();
     },
   });

@@ -25,17 +25,34 @@ function headersOf(credentials: Credentials): Record<string, string> {
 }
 
 /** Calls REST `GET /v1/token`. */
-export async function callRest(server: TestServer, credentials: Credentials = {}): Promise<CallResult> {
-  const query = credentials.token === undefined ? '' : `?token=${encodeURIComponent(credentials.token)}`;
-  const response = await fetch(`${server.url}/v1/token${query}`, { headers: headersOf(credentials) });
+export async function callRest(
+  server: TestServer,
+  credentials: Credentials = {},
+): Promise<CallResult> {
+  const query =
+    credentials.token === undefined ? '' : `?token=${encodeURIComponent(credentials.token)}`;
+  const response = await fetch(`${server.url}/v1/token${query}`, {
+    headers: headersOf(credentials),
+  });
   return { status: response.status, headers: response.headers, body: await response.json() };
 }
 
 /** Calls the tRPC query `token.refresh` the way @trpc/client does for a non-batched GET. */
-export async function callTrpc(server: TestServer, credentials: Credentials = {}): Promise<CallResult> {
-  const input = credentials.token === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify({ token: credentials.token }))}`;
-  const response = await fetch(`${server.url}/trpc/token.refresh${input}`, { headers: headersOf(credentials) });
-  const json = (await response.json()) as { result?: { data: Record<string, unknown> }; error?: Record<string, unknown> };
+export async function callTrpc(
+  server: TestServer,
+  credentials: Credentials = {},
+): Promise<CallResult> {
+  const input =
+    credentials.token === undefined
+      ? ''
+      : `?input=${encodeURIComponent(JSON.stringify({ token: credentials.token }))}`;
+  const response = await fetch(`${server.url}/trpc/token.refresh${input}`, {
+    headers: headersOf(credentials),
+  });
+  const json = (await response.json()) as {
+    result?: { data: Record<string, unknown> };
+    error?: Record<string, unknown>;
+  };
   return {
     status: response.status,
     headers: response.headers,
@@ -77,7 +94,10 @@ export function forgeToken(
 }
 
 /** Returns the payload with the named claims removed. */
-export function without(payload: Record<string, unknown>, ...names: string[]): Record<string, unknown> {
+export function without(
+  payload: Record<string, unknown>,
+  ...names: string[]
+): Record<string, unknown> {
   const copy = { ...payload };
   for (const name of names) delete copy[name];
   return copy;
