@@ -1,0 +1,351 @@
+/**
+ * `pnpm bench`: measures the token refresh of the built server against a bare `node:http`
+ * baseline that does the same work with the same libraries, for HS256 and ES256 keys; then
+ * the REST figure with 1 user against a large store, and resident memory across a long run of
+ * refreshes. Everything listens on 127.0.0.1 and is stopped and deleted at the end.
+ *
+ *   pnpm bench            the recorded run, about 8 minutes on 2 cores
+ *   pnpm bench --quick    a short trial of every step, about 1 minute
+ *   pnpm bench --profile  CPU profiles of the server and the baseline under load, no table
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { driveCount, type LoadShape, type LoadTarget, measure } from './load.js';
+import {
+  cliPath,
+  type Environment,
+  freePort,
+  runCli,
+  type ServerProcess,
+  startServerProcess,
+} from './processes.js';
+import { formatProfileSummary, summarizeProfile } from './profile-summary.js';
+import {
+  type MemoryResult,
+  memoryTable,
+  type ScaleResult,
+  scaleTable,
+  type TransportName,
+  type TransportRow,
+  transportTable,
+} from './report.js';
+import { seedUsers } from './seed-users.js';
+
+interface Settings {
+  shape: LoadShape;
+  largeStoreUsers: number;
+  /** Users of the large store that get a token; the load cycles through them. */
+  largeStoreTokens: number;
+  refreshes: number;
+  memoryBoundBytes: number;
+}
+
+const connections = 32;
+
+const fullSettings: Settings = {
+  shape: { connections, warmUpSeconds: 3, durationSeconds: 10 },
+  largeStoreUsers: 1_000_000,
+  largeStoreTokens: 32,
+  refreshes: 1_000_000,
+  // 32 MiB over 1,000,000 refreshes would be about 34 bytes kept per refresh: a leak shows.
+  memoryBoundBytes: 32 * 1024 * 1024,
+};
+
+const quickSettings: Settings = {
+  shape: { connections, warmUpSeconds: 1, durationSeconds: 3 },
+  largeStoreUsers: 100_000,
+  largeStoreTokens: 8,
+  refreshes: 20_000,
+  memoryBoundBytes: 32 * 1024 * 1024,
+};
+
+const algorithms = ['HS256', 'ES256'] as const;
+type Algorithm = (typeof algorithms)[number];
+
+/** A data folder with a signing key, users, and tokens issued by the CLI. */
+interface Fixture {
+  alg: Algorithm;
+  env: Environment;
+  tokens: string[];
+  users: number;
+}
+
+const { values: flags } = parseArgs({
+  options: { quick: { type: 'boolean' }, profile: { type: 'boolean' } },
+  strict: true,
+});
+const settings = flags.quick ? quickSettings : fullSettings;
+
+if (!existsSync(cliPath)) {
+  console.error(`bench: ${cliPath} is missing. Run "pnpm build" first.`);
+  process.exit(1);
+}
+
+const started = Date.now();
+const workDir = mkdtempSync(path.join(os.tmpdir(), 'tdb-bench-'));
+try {
+  print(machineDescription());
+  if (flags.profile) {
+    await profile(workDir, settings.shape);
+  } else {
+    await benchmark(workDir, settings);
+  }
+  print(`\nTotal time: ${((Date.now() - started) / 1000).toFixed(0)} s.`);
+} finally {
+  rmSync(workDir, { recursive: true, force: true });
+}
+
+async function benchmark(root: string, options: Settings): Promise<void> {
+  const shape = options.shape;
+  print(
+    `Load: autocannon, ${shape.connections} connections, ${shape.warmUpSeconds} s warm-up, then ${shape.durationSeconds} s measured, per row.\n`,
+  );
+
+  const rows: TransportRow[] = [];
+  const fixtures = new Map<Algorithm, Fixture>();
+  for (const alg of algorithms) {
+    const fixture = await prepareFixture(path.join(root, alg), alg);
+    fixtures.set(alg, fixture);
+    rows.push(...(await compareTransports(fixture, shape)));
+  }
+  print(`\n${transportTable(rows)}\n`);
+
+  const small = fixtures.get('HS256');
+  if (small === undefined) throw new Error('the HS256 fixture is missing');
+  const large = await prepareLargeFixture(path.join(root, 'large'), small, options);
+  const { scale, memory } = await measureStoreScale(small, large, options);
+  print(`\n${scaleTable(scale)}\n`);
+  print(`\n${memoryTable(memory)}`);
+}
+
+/** Creates a signing key, one user and a token for it, all through the `tdb` CLI. */
+async function prepareFixture(
+  dataDir: string,
+  alg: Algorithm,
+  signingKey?: string,
+): Promise<Fixture> {
+  mkdirSync(dataDir, { recursive: true });
+  const key = signingKey ?? (await runCli(['key', 'generate', '--alg', alg], {}));
+  const env: Environment = {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    JWT_SIGNING_KEY: key,
+    // A day, so every token issued for the load stays valid through the whole run.
+    TOKEN_LIFETIME: '86400',
+  };
+  const userId = await runCli(['user', 'add', '--scope', 'read', '--scope', 'write'], env);
+  const token = await runCli(['token', 'issue', userId], env);
+  return { alg, env, tokens: [token], users: 1 };
+}
+
+/** Adds users straight into SQLite until the store is large, then issues tokens with the CLI. */
+async function prepareLargeFixture(
+  dataDir: string,
+  small: Fixture,
+  options: Settings,
+): Promise<Fixture> {
+  const base = await prepareFixture(dataDir, small.alg, small.env['JWT_SIGNING_KEY']);
+  const insertStart = Date.now();
+  const sample = seedUsers(
+    path.join(dataDir, 'tdb.sqlite'),
+    options.largeStoreUsers - 1,
+    options.largeStoreTokens,
+  );
+  print(
+    `Inserted ${(options.largeStoreUsers - 1).toLocaleString('en-US')} users in ${((Date.now() - insertStart) / 1000).toFixed(1)} s.`,
+  );
+
+  const tokens: string[] = [];
+  // Two CLI processes at a time: one per core.
+  for (let index = 0; index < sample.length; index += 2) {
+    const batch = sample
+      .slice(index, index + 2)
+      .map((id) => runCli(['token', 'issue', id], base.env));
+    tokens.push(...(await Promise.all(batch)));
+  }
+  return { ...base, tokens, users: options.largeStoreUsers };
+}
+
+/** Measures REST, tRPC, the baseline and the trpc-to-openapi adapter in turn, on one data folder. */
+async function compareTransports(fixture: Fixture, shape: LoadShape): Promise<TransportRow[]> {
+  const rows: TransportRow[] = [];
+  const runs: Array<{
+    transport: TransportName;
+    start: () => Promise<ServerProcess>;
+    path: string;
+  }> = [
+    { transport: 'rest', start: () => startProduct(fixture), path: '/v1/token' },
+    { transport: 'trpc', start: () => startProduct(fixture), path: '/trpc/token.refresh' },
+    {
+      transport: 'baseline',
+      start: () => startScript('baseline', 'baseline.ts', fixture),
+      path: '/v1/token',
+    },
+    {
+      transport: 'openapiAdapter',
+      start: () => startScript('trpc-to-openapi adapter', 'openapi-adapter.ts', fixture),
+      path: '/v1/token',
+    },
+  ];
+
+  for (const run of runs) {
+    const server = await run.start();
+    try {
+      const result = await measure(
+        { url: `${server.url}${run.path}`, tokens: fixture.tokens },
+        shape,
+      );
+      rows.push({ alg: fixture.alg, transport: run.transport, result });
+      print(
+        `${fixture.alg} ${run.transport}: ${Math.round(result.requestsPerSecond)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms`,
+      );
+    } finally {
+      await server.stop();
+    }
+  }
+  return rows;
+}
+
+/** Measures REST on the 1-user and the large store, then memory across the long refresh run. */
+async function measureStoreScale(
+  small: Fixture,
+  large: Fixture,
+  options: Settings,
+): Promise<{ scale: ScaleResult; memory: MemoryResult }> {
+  const smallServer = await startProduct(small);
+  let smallResult: ScaleResult['small'];
+  try {
+    smallResult = await measure(restTarget(smallServer, small), options.shape);
+  } finally {
+    await smallServer.stop();
+  }
+
+  const server = await startProduct(large);
+  try {
+    const largeResult = await measure(restTarget(server, large), options.shape);
+    print(
+      `REST with ${small.users} user: ${Math.round(smallResult.requestsPerSecond)} req/s; with ${large.users.toLocaleString('en-US')} users: ${Math.round(largeResult.requestsPerSecond)} req/s`,
+    );
+
+    const beforeBytes = server.residentBytes();
+    let peakBytes = beforeBytes;
+    const sampler = setInterval(() => {
+      peakBytes = Math.max(peakBytes, server.residentBytes());
+    }, 500);
+    let run: Awaited<ReturnType<typeof driveCount>>;
+    try {
+      print(
+        `Sending ${options.refreshes.toLocaleString('en-US')} refreshes for the memory figure...`,
+      );
+      run = await driveCount(
+        restTarget(server, large),
+        options.shape.connections,
+        options.refreshes,
+      );
+    } finally {
+      clearInterval(sampler);
+    }
+    const afterBytes = server.residentBytes();
+
+    return {
+      scale: {
+        smallStoreUsers: small.users,
+        largeStoreUsers: large.users,
+        small: smallResult,
+        large: largeResult,
+      },
+      memory: {
+        refreshes: run.requests,
+        requestsPerSecond: run.requestsPerSecond,
+        beforeBytes,
+        afterBytes,
+        peakBytes: Math.max(peakBytes, afterBytes),
+        boundBytes: options.memoryBoundBytes,
+      },
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Runs each server under REST or tRPC load with `--cpu-prof` and prints where the time goes. */
+async function profile(root: string, shape: LoadShape): Promise<void> {
+  for (const alg of algorithms) {
+    const fixture = await prepareFixture(path.join(root, alg), alg);
+    const runs: Array<{ title: string; script: string | undefined; path: string }> = [
+      { title: `${alg} REST /v1/token`, script: undefined, path: '/v1/token' },
+      { title: `${alg} tRPC token.refresh`, script: undefined, path: '/trpc/token.refresh' },
+      { title: `${alg} baseline`, script: 'baseline.ts', path: '/v1/token' },
+    ];
+
+    for (const [index, run] of runs.entries()) {
+      const profileDir = path.join(root, `profile-${alg}-${index}`);
+      const profileFlags = ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
+      const args =
+        run.script === undefined
+          ? [...profileFlags, cliPath, 'serve']
+          : [...profileFlags, '--import', 'tsx', run.script];
+      const server = await startWithPort(run.title, args, fixture.env);
+      try {
+        await measure({ url: `${server.url}${run.path}`, tokens: fixture.tokens }, shape);
+      } finally {
+        await server.stop();
+      }
+
+      const file = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'));
+      if (file === undefined)
+        throw new Error(`${run.title}: node wrote no profile into ${profileDir}`);
+      print(`\n${formatProfileSummary(run.title, summarizeProfile(path.join(profileDir, file)))}`);
+    }
+  }
+}
+
+function startProduct(fixture: Fixture): Promise<ServerProcess> {
+  return startWithPort(`tdb serve (${fixture.alg})`, [cliPath, 'serve'], fixture.env);
+}
+
+function startScript(name: string, script: string, fixture: Fixture): Promise<ServerProcess> {
+  return startWithPort(`${name} (${fixture.alg})`, ['--import', 'tsx', script], fixture.env);
+}
+
+async function startWithPort(
+  name: string,
+  args: string[],
+  env: Environment,
+): Promise<ServerProcess> {
+  const port = await freePort();
+  return startServerProcess({
+    name,
+    args,
+    env: { ...env, PORT: String(port) },
+    port,
+    readyPath: '/healthz',
+  });
+}
+
+function restTarget(server: ServerProcess, fixture: Fixture): LoadTarget {
+  return { url: `${server.url}/v1/token`, tokens: fixture.tokens };
+}
+
+function machineDescription(): string {
+  const model =
+    /^model name\s*:\s*(.+)$/m.exec(readCpuInfo())?.[1] ?? os.cpus()[0]?.model ?? 'unknown CPU';
+  return `Machine: ${os.cpus().length} cores, ${model}, Node ${process.version}, ${os.platform()} ${os.release()}.`;
+}
+
+function readCpuInfo(): string {
+  try {
+    return readFileSync('/proc/cpuinfo', 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
