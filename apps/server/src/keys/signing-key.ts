@@ -62,8 +62,13 @@ export async function parseSigningKey(text: string, variable: string): Promise<S
 
 /** Parses a public (or private) JWK of a retired key that is still accepted for verification. */
 export async function parseVerificationJwk(jwk: JWK, variable: string): Promise<VerificationKey> {
+  if (jwk.kid !== undefined && (typeof jwk.kid !== 'string' || jwk.kid === '')) {
+    throw new KeyError(variable, `Invalid ${variable}: a key's "kid" must be a non-empty string.`);
+  }
+
   if (jwk.kty === 'oct') {
     const key = await hmacKey(jwkSecret(jwk, variable), variable);
+    checkDeclaredAlgorithm(jwk, key.alg, variable);
     return { kid: jwk.kid ?? key.kid, alg: key.alg, key: key.key, publicJwk: undefined };
   }
 
@@ -75,6 +80,7 @@ export async function parseVerificationJwk(jwk: JWK, variable: string): Promise<
   }
 
   const alg = algorithmOf(publicKey, variable);
+  checkDeclaredAlgorithm(jwk, alg, variable);
   const publicJwk = await exportJWK(publicKey);
   const kid = jwk.kid ?? (await calculateJwkThumbprint(publicJwk));
   return {
@@ -83,6 +89,19 @@ export async function parseVerificationJwk(jwk: JWK, variable: string): Promise<
     key: await importWebCryptoKey(publicKey, alg, 'public'),
     publicJwk: { ...publicJwk, kid, alg, use: 'sig' },
   };
+}
+
+/**
+ * Rejects a JWK whose `alg` names another algorithm than its key type gives, because the
+ * service would otherwise verify with an algorithm the operator did not intend.
+ */
+function checkDeclaredAlgorithm(jwk: JWK, alg: SigningAlgorithm, variable: string): void {
+  if (jwk.alg !== undefined && jwk.alg !== alg) {
+    throw new KeyError(
+      variable,
+      `Invalid ${variable}: a key declares "alg" ${JSON.stringify(jwk.alg)}, but its key type gives ${alg}. Remove "alg" or set it to ${alg}.`,
+    );
+  }
 }
 
 async function hmacKey(secret: Uint8Array, variable: string): Promise<SigningKey> {

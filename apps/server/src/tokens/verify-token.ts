@@ -162,7 +162,8 @@ function readClaims(payload: Record<string, unknown>, rules: VerifyRules): Verif
   const exp = numericDate(payload, 'exp', true);
   const nbf = numericDate(payload, 'nbf', false);
 
-  const scope = payload['scope'] ?? [];
+  // A missing `scope` means no scopes; `null` or any other non-array value is rejected.
+  const scope = payload['scope'] === undefined ? [] : payload['scope'];
   if (!Array.isArray(scope) || !scope.every((value) => typeof value === 'string')) {
     throw claimFailure('scope', '"scope" claim must be an array of strings');
   }
