@@ -15,7 +15,21 @@ export class ConfigError extends Error {
   }
 }
 
-export type DatabaseLocation = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+export type DatabaseLocation =
+  | { kind: 'sqlite'; path: string }
+  | { kind: 'postgres'; url: string; pool: PostgresPoolSettings };
+
+/** Connection pool settings of the PostgreSQL user store; each process has its own pool. */
+export interface PostgresPoolSettings {
+  /** Maximum number of open connections. */
+  maxConnections: number;
+  /** Limit on opening a connection, or on waiting for a free one when all are busy. */
+  connectTimeoutMs: number;
+  /** Limit on one query, enforced by the client and by the server (`statement_timeout`). */
+  queryTimeoutMs: number;
+  /** An unused connection is closed after this long; 0 keeps it open. */
+  idleTimeoutMs: number;
+}
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -24,6 +38,10 @@ export interface Config {
   port: number;
   dataDir: string;
   database: DatabaseLocation;
+  /** How long /readyz waits for the user store to answer, in milliseconds. */
+  readinessTimeoutMs: number;
+  /** How long a stopping server waits for in-flight requests, in milliseconds. */
+  shutdownTimeoutMs: number;
   /** Secret, PEM or JWK text; undefined means "generate one into dataDir". */
   signingKey: string | undefined;
   /** Name of the variable the signing key came from, for error messages. */
@@ -55,6 +73,8 @@ export function loadConfig(env: Environment = process.env): Config {
     port: integer(env, 'PORT', 8080, 0, 65535),
     dataDir,
     database: databaseLocation(env, dataDir),
+    readinessTimeoutMs: integer(env, 'READINESS_TIMEOUT_MS', 1000, 1, 60_000),
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 3_600_000),
     ...signing,
     verifyKeysFile: text(env, 'JWT_VERIFY_KEYS_FILE'),
     issuer: text(env, 'JWT_ISSUER') ?? 'tdb',
@@ -105,6 +125,14 @@ function oneOf<T extends string>(
 }
 
 function databaseLocation(env: Environment, dataDir: string): DatabaseLocation {
+  // The pool settings are checked even for SQLite, so a typo shows before a move to PostgreSQL.
+  const pool: PostgresPoolSettings = {
+    maxConnections: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
+    connectTimeoutMs: integer(env, 'DATABASE_CONNECT_TIMEOUT_MS', 2000, 1, 600_000),
+    queryTimeoutMs: integer(env, 'DATABASE_QUERY_TIMEOUT_MS', 2000, 1, 600_000),
+    idleTimeoutMs: integer(env, 'DATABASE_IDLE_TIMEOUT_MS', 30_000, 0, 86_400_000),
+  };
+
   const value = text(env, 'DATABASE_URL');
   if (value === undefined) return { kind: 'sqlite', path: path.join(dataDir, 'tdb.sqlite') };
 
@@ -115,7 +143,7 @@ function databaseLocation(env: Environment, dataDir: string): DatabaseLocation {
   if (/^postgres(ql)?:\/\//.test(value)) {
     try {
       new URL(value);
-      return { kind: 'postgres', url: value };
+      return { kind: 'postgres', url: value, pool };
     } catch {
       // Falls through to the error below, which never echoes a URL that may hold a password.
     }

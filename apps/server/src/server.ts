@@ -9,7 +9,7 @@ import { openUserStore } from './store/open-user-store.js';
 /** Opens the store, loads the keys and listens on the configured address; resolves with the app. */
 export async function startServer(config: Config): Promise<FastifyInstance> {
   const logger = createLogger(config);
-  const store = await openUserStore(config.database);
+  const store = await openUserStore(config.database, logger);
 
   let app: FastifyInstance;
   try {
