@@ -4,7 +4,9 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequ
 import type { Logger } from 'pino';
 
 import type { Config } from './config.js';
+import { registerCors } from './http/cors.js';
 import { authorizationHeaders, queryTokens } from './http/credentials.js';
+import { registerFailedRefreshLimit, rejectIfRateLimited } from './http/rate-limit.js';
 import { redactUrl } from './http/redact.js';
 import { type HttpFailure, bearerChallenge, sendFailure, toHttpFailure } from './http/rest-errors.js';
 import type { KeyRing } from './keys/key-ring.js';
@@ -80,6 +82,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.decorateRequest('failure', undefined);
   app.decorateRequest('refreshContext', undefined);
+  registerCors(app, { origins: config.corsOrigins });
+  registerFailedRefreshLimit(app, {
+    limit: config.failedRefreshLimit,
+    windowSeconds: config.failedRefreshWindowSeconds,
+    now: services.now,
+  });
 
   app.addHook('onResponse', async (request, reply) => {
     const fields: Record<string, unknown> = {
@@ -177,6 +185,7 @@ async function registerTrpc(app: FastifyInstance, services: RefreshDependencies)
     trpcOptions: {
       router: appRouter,
       createContext: ({ req }: { req: FastifyRequest }): Context => {
+        rejectIfRateLimited(req);
         const context: Context = {
           credentials: { authorization: authorizationHeaders(req.raw.rawHeaders), tokens: [] },
           services,

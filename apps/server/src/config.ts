@@ -52,6 +52,11 @@ export interface Config {
   tokenLifetimeSeconds: number;
   leewaySeconds: number;
   refreshGraceSeconds: number;
+  /** Failed refreshes one client address may make per window before it gets 429; 0 turns the limit off. */
+  failedRefreshLimit: number;
+  failedRefreshWindowSeconds: number;
+  /** Browser origins allowed by CORS, each exactly `scheme://host[:port]`; empty allows none. */
+  corsOrigins: string[];
   logLevel: LogLevel;
   production: boolean;
 }
@@ -82,6 +87,9 @@ export function loadConfig(env: Environment = process.env): Config {
     tokenLifetimeSeconds: integer(env, 'TOKEN_LIFETIME', DEFAULT_TOKEN_LIFETIME_SECONDS, 1, 31_536_000),
     leewaySeconds: integer(env, 'JWT_LEEWAY', DEFAULT_LEEWAY_SECONDS, 0, 3600),
     refreshGraceSeconds: integer(env, 'TOKEN_REFRESH_GRACE', 0, 0, 31_536_000),
+    failedRefreshLimit: integer(env, 'FAILED_REFRESH_LIMIT', 300, 0, 1_000_000),
+    failedRefreshWindowSeconds: integer(env, 'FAILED_REFRESH_WINDOW', 300, 1, 86_400),
+    corsOrigins: origins(env, 'CORS_ORIGINS'),
     logLevel: oneOf(env, 'LOG_LEVEL', logLevels, 'info'),
     production: env['NODE_ENV'] === 'production',
   };
@@ -122,6 +130,32 @@ function oneOf<T extends string>(
     );
   }
   return value as T;
+}
+
+function origins(env: Environment, name: string): string[] {
+  const value = text(env, name);
+  if (value === undefined) return [];
+
+  const result: string[] = [];
+  for (const entry of value.split(',').map((part) => part.trim())) {
+    let origin: string | undefined;
+    try {
+      const url = new URL(entry);
+      if (url.protocol === 'http:' || url.protocol === 'https:') origin = url.origin;
+    } catch {
+      origin = undefined;
+    }
+    if (origin !== entry) {
+      // Browsers send the origin lowercase, without a path and without a default port.
+      const hint = origin === undefined ? '' : ` Write it as the browser sends it: ${origin}.`;
+      throw new ConfigError(
+        name,
+        `Invalid ${name}: ${JSON.stringify(entry)} is not an origin.${hint} Expected a comma-separated list of scheme://host[:port] such as https://app.example.com,http://localhost:5173.`,
+      );
+    }
+    if (!result.includes(origin)) result.push(origin);
+  }
+  return result;
 }
 
 function databaseLocation(env: Environment, dataDir: string): DatabaseLocation {

@@ -9,6 +9,7 @@ const errorDescriptions: Record<(typeof refreshErrorStatuses)[number], string> =
   403: 'The user is locked',
   405: 'Any method but GET',
   422: 'Token signing failed',
+  429: 'Too many failed refreshes from this client address; every refresh is refused until the time in `Retry-After` has passed',
   503: 'The user store is unavailable',
 };
 
@@ -71,6 +72,8 @@ function responseHeaders(status: number) {
       };
     case 405:
       return { headers: { Allow: header('The allowed methods: `GET`.') } };
+    case 429:
+      return { headers: { 'Retry-After': header('Seconds to wait before the next refresh.') } };
     default:
       return {};
   }

@@ -16,7 +16,7 @@ import { ServiceError } from '../service-error.js';
 import type { Context } from './context.js';
 
 /** The statuses the refresh operation can answer with, documented in the OpenAPI document. */
-export const refreshErrorStatuses = [400, 401, 403, 405, 422, 503] as const;
+export const refreshErrorStatuses = [400, 401, 403, 405, 422, 429, 503] as const;
 
 const t = initTRPC
   .context<Context>()
