@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { registerCors } from './http/cors.js';
 import { authorizationHeaders, queryTokens } from './http/credentials.js';
+import { registerDocsPage } from './http/docs-page.js';
+import { registerMetrics } from './http/metrics.js';
 import { registerFailedRefreshLimit, rejectIfRateLimited } from './http/rate-limit.js';
 import { redactUrl } from './http/redact.js';
 import { type HttpFailure, bearerChallenge, sendFailure, toHttpFailure } from './http/rest-errors.js';
@@ -13,6 +15,7 @@ import type { KeyRing } from './keys/key-ring.js';
 import { createLogger } from './logging.js';
 import { createOpenApiDocument } from './openapi.js';
 import type { RefreshDependencies } from './refresh/refresh-token.js';
+import { pingWithin } from './store/ping-within.js';
 import type { UserStore } from './store/user-store.js';
 import { type TokenSigner, createTokenSigner } from './tokens/sign-token.js';
 import type { Context } from './trpc/context.js';
@@ -39,7 +42,10 @@ declare module 'fastify' {
 
 const noStore = 'no-store';
 
-/** Builds the Fastify application: REST and tRPC refresh, JWKS, OpenAPI and health routes. */
+/**
+ * Builds the Fastify application: REST and tRPC refresh, JWKS, OpenAPI, health routes,
+ * metrics and the API reference page.
+ */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, store, keys } = options;
   const services: RefreshDependencies = {
@@ -82,6 +88,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.decorateRequest('failure', undefined);
   app.decorateRequest('refreshContext', undefined);
+  registerMetrics(app);
   registerCors(app, { origins: config.corsOrigins });
   registerFailedRefreshLimit(app, {
     limit: config.failedRefreshLimit,
@@ -126,7 +133,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   registerRestRoutes(app, services);
   await registerTrpc(app, services);
-  registerPublicRoutes(app, store, keys);
+  registerPublicRoutes(app, store, keys, config.readinessTimeoutMs);
+  registerDocsPage(app);
 
   app.addHook('onClose', async () => {
     app.log.info('server stopped');
@@ -212,7 +220,12 @@ async function registerTrpc(app: FastifyInstance, services: RefreshDependencies)
 }
 
 /** JWKS, OpenAPI document and health probes: unauthenticated and cheap. */
-function registerPublicRoutes(app: FastifyInstance, store: UserStore, keys: KeyRing): void {
+function registerPublicRoutes(
+  app: FastifyInstance,
+  store: UserStore,
+  keys: KeyRing,
+  readinessTimeoutMs: number,
+): void {
   const document = JSON.stringify(createOpenApiDocument());
   const jwks = JSON.stringify(keys.jwks);
 
@@ -231,7 +244,7 @@ function registerPublicRoutes(app: FastifyInstance, store: UserStore, keys: KeyR
 
   app.get('/readyz', async (request, reply) => {
     try {
-      await store.ping();
+      await pingWithin(store, readinessTimeoutMs);
       return { status: 'ready' };
     } catch (error) {
       request.log.warn({ err: error }, 'user store not ready');

@@ -19,7 +19,10 @@ export async function startServer(config: Config): Promise<FastifyInstance> {
     await store.close();
     throw error;
   }
-  app.addHook('onClose', async () => store.close());
+  app.addHook('onClose', async () => {
+    await store.close();
+    app.log.info('user store closed');
+  });
 
   await app.listen({ host: config.host, port: config.port });
   return app;

@@ -8,6 +8,7 @@ import { KeyError, type SigningAlgorithm, supportedAlgorithms } from '../keys/si
 import { loadKeyRing } from '../keys/key-ring.js';
 import { createOpenApiDocument } from '../openapi.js';
 import { startServer } from '../server.js';
+import { closeGracefully } from '../shutdown.js';
 import { openUserStore } from '../store/open-user-store.js';
 import { DuplicateEmailError, StoreUnavailableError, type User, type UserStore } from '../store/user-store.js';
 import { createTokenSigner } from '../tokens/sign-token.js';
@@ -83,16 +84,13 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<void> {
 }
 
 async function serve(io: CliIo): Promise<void> {
-  const app = await startServer(loadConfig(io.env));
+  const config = loadConfig(io.env);
+  const app = await startServer(config);
 
+  // `once`: a second SIGINT or SIGTERM during the shutdown ends the process at once.
   const stop = (signal: NodeJS.Signals) => {
-    app.log.info({ signal }, 'stopping server');
-    app.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        app.log.error({ err: error }, 'server did not stop cleanly');
-        process.exit(1);
-      },
+    void closeGracefully(app, signal, config.shutdownTimeoutMs).then((status) =>
+      process.exit(status),
     );
   };
   process.once('SIGTERM', stop);
