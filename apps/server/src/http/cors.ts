@@ -11,13 +11,13 @@ const allowedRequestHeaders = 'Authorization, Content-Type, trpc-accept';
 /** Response headers a browser script may read beyond the CORS-safelisted ones. */
 const exposedResponseHeaders = 'WWW-Authenticate, Retry-After';
 
-/** How long a browser may cache a preflight answer, in seconds. */
+/** How long a browser may cache a preflight response, in seconds. */
 const preflightMaxAgeSeconds = 600;
 
 /**
  * Lets the named browser origins call the service. A preflight (`OPTIONS` with `Origin` and
  * `Access-Control-Request-Method`) from an allowed origin gets 204 with the allowed method and
- * headers; every response to an allowed origin names it in `Access-Control-Allow-Origin`.
+ * headers. Every other response to an allowed origin names it in `Access-Control-Allow-Origin`.
  * Requests from other origins get no CORS header, so the browser blocks them, and their
  * preflights reach the routes unchanged (405 on the token path).
  */
@@ -32,8 +32,8 @@ export function registerCors(app: FastifyInstance, options: CorsOptions): void {
     const requestedMethod = request.headers['access-control-request-method'];
     if (origin === undefined || requestedMethod === undefined || !allowed.has(origin)) return;
 
-    // The service has only GET operations; a preflight for another method is answered with
-    // GET alone, so the browser refuses to send that request.
+    // The service has only GET operations. A preflight for another method gets GET alone,
+    // so the browser does not send that request.
     reply
       .header('access-control-allow-methods', 'GET')
       .header('access-control-allow-headers', allowedRequestHeaders)
@@ -45,7 +45,7 @@ export function registerCors(app: FastifyInstance, options: CorsOptions): void {
     // Responses differ by Origin, so shared caches must keep them apart.
     reply.header('vary', withVaryOrigin(reply.getHeader('vary')));
     if (payload instanceof Response && payload.headers.has('vary')) {
-      // tRPC answers with a fetch Response, whose headers Fastify applies after this hook.
+      // tRPC returns a fetch Response, whose headers Fastify applies after this hook.
       payload.headers.set('vary', withVaryOrigin(payload.headers.get('vary')));
     }
 

@@ -150,7 +150,7 @@ function refreshTransport(request: FastifyRequest): 'rest' | 'trpc' | undefined 
 
 /**
  * Returns the key an address is counted under: the IPv4 address (also when IPv4-mapped),
- * or the /64 prefix of an IPv6 address, because one IPv6 host usually holds a whole /64.
+ * or the /64 prefix of an IPv6 address, because one IPv6 host is usually given a whole /64.
  */
 export function clientKey(address: string): string {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);

@@ -40,7 +40,7 @@ interface Attack {
 const targets: Record<Target['alg'], Target> = {} as Record<Target['alg'], Target>;
 
 beforeAll(async () => {
-  // The limit on failed refreshes would answer 429 partway through the catalogue.
+  // The limit on failed refreshes would return 429 partway through the catalogue.
   const env = { FAILED_REFRESH_LIMIT: '0' };
 
   const hmacServer = await startTestServer({ env });
@@ -87,7 +87,7 @@ function headerOf(target: Target, changes: Record<string, unknown> = {}): Record
   return header;
 }
 
-/** A token signed with the server's own key, with the given header changes and payload. */
+/** Signs a token with the server's own key, with the given header changes and payload. */
 function signed(
   target: Target,
   headerChanges: Record<string, unknown>,
@@ -100,7 +100,7 @@ function signed(
   );
 }
 
-/** A token whose claims differ from a valid one: `undefined` removes a claim. */
+/** Signs a token whose claims differ from a valid one: `undefined` removes a claim. */
 function withClaims(target: Target, changes: Record<string, unknown>): string {
   const claims = validClaims(target.server, target.userId);
   for (const [name, value] of Object.entries(changes)) {
@@ -110,7 +110,10 @@ function withClaims(target: Target, changes: Record<string, unknown>): string {
   return signed(target, {}, claims);
 }
 
-/** A valid token whose payload segment contains both "-" and "_", the characters base64 spells "+" and "/". */
+/**
+ * Signs a valid token whose payload segment contains both "-" and "_", which standard
+ * base64 spells "+" and "/".
+ */
 function tokenWithUrlSafeCharacters(target: Target): string {
   for (let length = 1; length < 64; length += 1) {
     const claims = { ...validClaims(target.server, target.userId), jti: `${'?>'.repeat(length)}~` };
@@ -428,6 +431,11 @@ const attacks: Attack[] = [
     message: /"nbf" claim must be a number/,
   },
   { name: 'no exp', token: (t) => withClaims(t, { exp: undefined }), message: /no "exp" claim/ },
+  {
+    name: 'a jti that is a number',
+    token: (t) => withClaims(t, { jti: 7 }),
+    message: /"jti" claim must be a string/,
+  },
 
   // Other spellings of the same bytes, and malformed structure.
   {

@@ -54,13 +54,13 @@ describe('key rotation', () => {
       const newKey = generateSigningKey(newAlg);
       const retiredKeysFile = path.join(dataDir, 'retired-keys.json');
 
-      // 1. The service runs with the old key; a client holds a token it signed.
+      // 1. The service runs with the old key, and a client has a token it signed.
       const before = await startTestServer({ dataDir, clock, env: { JWT_SIGNING_KEY: oldKey } });
       const user = await before.addUser({ scopes: ['read'] });
       const oldToken = await before.issueToken(user.id);
       expect(decodeSegment(oldToken, 0)['kid']).toBe(await kidOf(oldKey));
 
-      // 2. The operator saves the published JWKS, which holds the old public key, then restarts
+      // 2. The operator saves the published JWKS, which contains the old public key, then restarts
       //    with the new key and the saved JWKS as verification keys.
       writeFileSync(retiredKeysFile, (await send(`${before.url}/.well-known/jwks.json`)).body);
       await before.close();

@@ -42,7 +42,7 @@ async function refreshedToken(server: TestServer): Promise<{ token: string; user
 }
 
 /**
- * Verifies a token the way another service would: it knows only the JWKS URL, the issuer
+ * Verifies a token the way another service would, given only the JWKS URL, the issuer
  * and the audience. The current date is the server's frozen clock.
  */
 function verifyElsewhere(server: TestServer, token: string, audience = server.config.audience) {

@@ -45,7 +45,7 @@ function signatureOf(signingInput: string, key: CraftingKey): string {
   }
 }
 
-/** The claims of a valid token for `sub`, issued at the server's frozen time. */
+/** Returns the claims of a valid token for `sub`, issued at the server's frozen time. */
 export function validClaims(server: TestServer, sub: string): Record<string, unknown> {
   const iat = server.clock.seconds();
   return {

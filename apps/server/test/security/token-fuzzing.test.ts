@@ -36,7 +36,7 @@ const targets = new Map<string, FuzzTarget>();
 
 beforeAll(async () => {
   for (const alg of ['HS256', 'ES256'] as const) {
-    // The limit on failed refreshes would answer 429 after the first few hundred runs.
+    // The limit on failed refreshes would return 429 after the first few hundred runs.
     const env: Record<string, string> = { FAILED_REFRESH_LIMIT: '0' };
     if (alg !== 'HS256') env['JWT_SIGNING_KEY'] = generateSigningKey(alg);
     const server = await startTestServer({ env });
@@ -59,12 +59,12 @@ function segmentsOf(token: string): [string, string, string] {
   return token.split('.') as [string, string, string];
 }
 
-/** Sends a token that must be rejected and checks the answer: 401, `invalid_token`, never 5xx. */
+/** Sends a token that must be rejected and checks the response: 401 with `error="invalid_token"`. */
 async function expectRejected(target: FuzzTarget, via: Transport, token: string): Promise<void> {
   const result = await refresh(target.server, via, `Bearer ${token}`);
 
   expect(result.status).toBe(401);
-  expect(result.headers['www-authenticate']).toMatch(/^Bearer realm="tdb"/);
+  expect(result.headers['www-authenticate']).toContain('error="invalid_token"');
 }
 
 describe.each(['HS256', 'ES256'])('fuzzing an %s server', (alg) => {
