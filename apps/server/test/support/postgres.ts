@@ -32,6 +32,9 @@ export const testPoolSettings: PostgresPoolSettings = {
  */
 export function describeWithPostgres(name: string, body: (url: string) => void): void {
   if (postgresUrl === undefined) {
+    process.stderr.write(
+      `Skipping "${name}": TDB_TEST_POSTGRES_URL is not set. Start a server with: export TDB_TEST_POSTGRES_URL="$(scripts/test-postgres.sh start)"\n`,
+    );
     describe.skip(`${name} (skipped: set TDB_TEST_POSTGRES_URL, see scripts/test-postgres.sh)`, () => {
       body('');
     });
