@@ -1,6 +1,12 @@
-import { TOKEN_PATH, errorBody } from '@tdb/contracts';
+import { errorBody, TOKEN_PATH } from '@tdb/contracts';
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import type { Logger } from 'pino';
 
 import type { Config } from './config.js';
@@ -10,14 +16,19 @@ import { registerDocsPage } from './http/docs-page.js';
 import { registerMetrics } from './http/metrics.js';
 import { registerFailedRefreshLimit, rejectIfRateLimited } from './http/rate-limit.js';
 import { redactUrl } from './http/redact.js';
-import { type HttpFailure, bearerChallenge, sendFailure, toHttpFailure } from './http/rest-errors.js';
+import {
+  bearerChallenge,
+  type HttpFailure,
+  sendFailure,
+  toHttpFailure,
+} from './http/rest-errors.js';
 import type { KeyRing } from './keys/key-ring.js';
 import { createLogger } from './logging.js';
 import { createOpenApiDocument } from './openapi.js';
 import type { RefreshDependencies } from './refresh/refresh-token.js';
 import { pingWithin } from './store/ping-within.js';
 import type { UserStore } from './store/user-store.js';
-import { type TokenSigner, createTokenSigner } from './tokens/sign-token.js';
+import { createTokenSigner, type TokenSigner } from './tokens/sign-token.js';
 import type { Context } from './trpc/context.js';
 import { type AppRouter, appRouter, createCaller } from './trpc/router.js';
 
@@ -169,20 +180,24 @@ function registerRestRoutes(app: FastifyInstance, services: RefreshDependencies)
   });
 
   const otherMethods = app.supportedMethods.filter((method) => method !== 'GET');
+  const methodNotAllowed = async (request: FastifyRequest, reply: FastifyReply) => {
+    const failure: HttpFailure = {
+      status: 405,
+      message: `method ${request.method} is not allowed on ${TOKEN_PATH}; use GET`,
+      reason: 'ERR_METHOD_NOT_ALLOWED',
+      kind: 'method_not_allowed',
+    };
+    request.failure = failure;
+    reply.header('allow', 'GET');
+    return sendFailure(reply, failure);
+  };
   app.route({
     method: otherMethods,
     url: TOKEN_PATH,
-    handler: async (request, reply) => {
-      const failure: HttpFailure = {
-        status: 405,
-        message: `method ${request.method} is not allowed on ${TOKEN_PATH}; use GET`,
-        reason: 'ERR_METHOD_NOT_ALLOWED',
-        kind: 'method_not_allowed',
-      };
-      request.failure = failure;
-      reply.header('allow', 'GET');
-      return sendFailure(reply, failure);
-    },
+    // Answering in onRequest, before the body is read, keeps a POST with an unknown content type
+    // or invalid JSON at 405 instead of 415 or 400.
+    onRequest: methodNotAllowed,
+    handler: methodNotAllowed,
   });
 }
 

@@ -274,6 +274,21 @@ describe('REST request shape', () => {
     },
   );
 
+  it.each([
+    ['an XML body', 'text/xml', '<token/>'],
+    ['invalid JSON', 'application/json', '{"token":'],
+  ])('answers a POST with %s with 405, not 415 or 400', async (_case, contentType, body) => {
+    const response = await fetch(`${server.url}/v1/token`, {
+      method: 'POST',
+      headers: { 'content-type': contentType },
+      body,
+    });
+
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('GET');
+    expect(((await response.json()) as { code: number }).code).toBe(405);
+  });
+
   it('answers an unknown path with 404 in the error shape', async () => {
     const response = await fetch(`${server.url}/v2/nothing?token=abc`);
 
