@@ -19,7 +19,7 @@ export type DatabaseLocation =
   | { kind: 'sqlite'; path: string }
   | { kind: 'postgres'; url: string; pool: PostgresPoolSettings };
 
-/** Connection pool settings of the PostgreSQL user store; each process has its own pool. */
+/** Connection pool settings of the PostgreSQL user store. Each process has its own pool. */
 export interface PostgresPoolSettings {
   /** Maximum number of open connections. */
   maxConnections: number;
@@ -27,7 +27,7 @@ export interface PostgresPoolSettings {
   connectTimeoutMs: number;
   /** Limit on one query, enforced by the client and by the server (`statement_timeout`). */
   queryTimeoutMs: number;
-  /** An unused connection is closed after this long; 0 keeps it open. */
+  /** Time after which an unused connection is closed, or 0 to keep it open. */
   idleTimeoutMs: number;
 }
 
@@ -38,7 +38,7 @@ export interface Config {
   port: number;
   dataDir: string;
   database: DatabaseLocation;
-  /** How long /readyz waits for the user store to answer, in milliseconds. */
+  /** How long /readyz waits for the user store to respond, in milliseconds. */
   readinessTimeoutMs: number;
   /** How long a stopping server waits for in-flight requests, in milliseconds. */
   shutdownTimeoutMs: number;

@@ -75,7 +75,7 @@ describe('GET /docs over HTTP', () => {
   });
 
   it('compresses the bundle for clients that accept gzip', async () => {
-    // fetch decompresses on its own, so the length tells which form came over the wire.
+    // fetch decompresses on its own, so only the length shows which form came over the wire.
     const response = await fetch(`${server.url}/docs/swagger-ui-bundle.js`, {
       headers: { 'accept-encoding': 'gzip' },
     });

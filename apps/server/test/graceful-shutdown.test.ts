@@ -10,7 +10,7 @@ import { runTdb, startServerProcess } from './support/server-process.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
 
 /**
- * A real signer that waits at a gate first, so a test holds requests in flight for as long
+ * A real signer that waits at a gate first, so a test keeps requests in flight for as long
  * as it needs. `entered` counts the requests waiting at the gate.
  */
 function gatedSigner() {

@@ -28,7 +28,7 @@ afterEach(async () => {
 });
 
 /**
- * Starts a real server whose SQLite store answers pings only after `pingDelayMs`: a slow
+ * Starts a real server whose SQLite store resolves pings only after `pingDelayMs`: a slow
  * database, made in the test build only. Every other store call is the real one.
  */
 async function startServerWithSlowPing(
@@ -115,7 +115,7 @@ describe('GET /readyz', () => {
 
     const warning = server.logs.find((line) => line['msg'] === 'user store not ready');
     expect(warning?.['level']).toBe(40);
-    expect(JSON.stringify(warning?.['err'])).toContain('did not answer within 200 ms');
+    expect(JSON.stringify(warning?.['err'])).toContain('did not respond within 200 ms');
 
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toMatch(/^tdb_user_store_errors_total 1$/m);

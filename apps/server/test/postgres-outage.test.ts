@@ -12,7 +12,7 @@ import { runTdb, type ServerProcess, startServerProcess } from './support/server
 
 const clusterScript = fileURLToPath(new URL('../../../scripts/test-postgres.sh', import.meta.url));
 
-/** The longest a refresh or a readiness check may take while the database is down. */
+/** Maximum time a refresh or a readiness check may take while the database is down. */
 const OUTAGE_ANSWER_BOUND_MS = 3000;
 
 /** Runs scripts/test-postgres.sh with the given arguments and returns its standard output. */

@@ -127,9 +127,10 @@ function storeContract(createFixture: () => Promise<StoreFixture>): void {
     for (let index = 0; index < 5; index += 1)
       added.push(await store.addUser({ scopes: [`s${index}`] }));
 
-    const expected = [...added].sort((a, b) =>
-      a.createdAt === b.createdAt ? (a.id < b.id ? -1 : 1) : a.createdAt < b.createdAt ? -1 : 1,
-    );
+    const expected = [...added].sort((a, b) => {
+      if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? -1 : 1;
+      return a.id < b.id ? -1 : 1;
+    });
     expect(await store.listUsers()).toEqual(expected);
   });
 
@@ -145,7 +146,7 @@ function storeContract(createFixture: () => Promise<StoreFixture>): void {
     expect(locked?.scopes).toEqual(['read']);
     expect(locked?.createdAt).toBe(added.createdAt);
     expect(locked?.updatedAt).toMatch(isoPattern);
-    expect(locked !== undefined && locked.updatedAt >= added.updatedAt).toBe(true);
+    expect(Date.parse(locked?.updatedAt ?? '')).toBeGreaterThanOrEqual(Date.parse(added.updatedAt));
     expect((await store.findUser(added.id))?.locked).toBe(true);
 
     const unlocked = await store.setLocked(added.id, false);
@@ -271,7 +272,7 @@ describeWithPostgres('PostgreSQL user store', (serverUrl) => {
   });
 
   it('gives up connecting after the connect timeout', async () => {
-    // A listener that accepts connections and never answers, as a host behind a dead link would.
+    // A listener that accepts connections and never responds, as a host behind a dead link would.
     const sockets = new Set<Socket>();
     const silent = createServer((socket) => sockets.add(socket));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));

@@ -2,10 +2,10 @@ import { TOKEN_PATH } from '@tdb/contracts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
-/** Upper bounds in seconds; a refresh that reads the store usually takes a few milliseconds. */
+/** Upper bounds of the latency buckets in seconds, from 1 ms to 5 s. */
 const durationBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
-/** The tRPC plugin's route; its `path` parameter names the procedure, or several for a batch. */
+/** The tRPC plugin's route. Its `path` parameter names the procedure, or several for a batch. */
 const trpcRoute = '/trpc/:path';
 const trpcRefreshProcedure = 'token.refresh';
 

@@ -21,7 +21,7 @@ interface UserRow {
   updated_at: Date;
 }
 
-/** Where the store reports failures that no caller is waiting for, such as a dropped idle connection. */
+/** Receiver of failures that no caller waits for, such as a dropped idle connection. */
 export interface StoreLog {
   warn(fields: Record<string, unknown>, message: string): void;
 }
@@ -52,7 +52,7 @@ export async function openPostgresUserStore(
     query_timeout: settings.queryTimeoutMs,
     statement_timeout: settings.queryTimeoutMs,
   });
-  // An idle connection that the server drops emits 'error' on the pool; without a listener
+  // An idle connection that the server drops emits 'error' on the pool, and without a listener
   // Node would end the process. The pool discards that connection and opens a new one later.
   pool.on('error', (error) => {
     log?.warn({ err: error, code: errorCode(error) }, 'idle PostgreSQL connection failed');
@@ -191,7 +191,7 @@ class PostgresUserStore implements UserStore {
     await this.closing;
   }
 
-  /** Runs a named (prepared once per connection) query; any failure means the store is unavailable. */
+  /** Runs a named query, prepared once per connection. Any failure means the store is unavailable. */
   private async run<Row extends pg.QueryResultRow>(
     name: string,
     text: string,

@@ -17,8 +17,8 @@ export function requireBuiltCli(): void {
 }
 
 /**
- * The environment of every child: only what the server reads, so a developer's own
- * DATABASE_URL or JWT_SIGNING_KEY never leaks into a test.
+ * Builds the environment of every child from only what the server reads, so a developer's
+ * own DATABASE_URL or JWT_SIGNING_KEY never leaks into a test.
  */
 function childEnv(env: Record<string, string>): Record<string, string> {
   return {
@@ -45,7 +45,8 @@ export function runTdb(args: string[], env: Record<string, string>): Promise<Cli
       [cliPath, ...args],
       { env: childEnv(env), timeout: 20_000 },
       (error, stdout, stderr) => {
-        const status = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+        let status = 0;
+        if (error !== null) status = typeof error.code === 'number' ? error.code : 1;
         resolve({ status, stdout: stdout.trim(), stderr: stderr.trim() });
       },
     );
