@@ -1,9 +1,12 @@
 import { existsSync } from 'node:fs';
 
 import { type Browser, chromium } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { startTestServer, type TestServer } from './support/test-server.js';
+
+// These tests start processes or a browser, which takes several times longer on a busy CI machine.
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
 
 /** Debian's `chromium` package; playwright-core downloads no browser of its own. */
 const chromiumPath = '/usr/bin/chromium';

@@ -1,13 +1,16 @@
 import { connect } from 'node:net';
 
 import pg from 'pg';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { closeGracefully } from '../src/shutdown.js';
 import { createTokenSigner, type TokenSigner } from '../src/tokens/sign-token.js';
 import { createTestDatabase, describeWithPostgres } from './support/postgres.js';
 import { runTdb, startServerProcess } from './support/server-process.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
+
+// These tests start processes or a browser, which takes several times longer on a busy CI machine.
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
 
 /**
  * A real signer that waits at a gate first, so a test keeps requests in flight for as long

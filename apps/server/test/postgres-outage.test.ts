@@ -5,10 +5,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 
 import { describeWithPostgres } from './support/postgres.js';
 import { runTdb, type ServerProcess, startServerProcess } from './support/server-process.js';
+
+// These tests start processes or a browser, which takes several times longer on a busy CI machine.
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
 
 const clusterScript = fileURLToPath(new URL('../../../scripts/test-postgres.sh', import.meta.url));
 

@@ -1,7 +1,10 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 
 import { createTestDatabase, describeWithPostgres, type TestDatabase } from './support/postgres.js';
 import { runTdb, type ServerProcess, startServerProcess } from './support/server-process.js';
+
+// These tests start processes or a browser, which takes several times longer on a busy CI machine.
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
 
 /** GET /v1/token with a Bearer token; returns the status and the parsed body. */
 async function refresh(server: ServerProcess, token: string) {
