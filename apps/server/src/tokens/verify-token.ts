@@ -61,7 +61,7 @@ export async function verifyToken(
   }
   const [headerSegment, payloadSegment, signatureSegment] = segments as [string, string, string];
 
-  const header = decodeJsonObject(headerSegment, 'header');
+  const header = decodeJsonObject(decodeSegment(headerSegment, 'header'), 'header');
   const key = selectKey(header, keys);
   checkSegment(payloadSegment, 'payload');
   checkSegment(signatureSegment, 'signature');
@@ -73,7 +73,7 @@ export async function verifyToken(
     throw joseFailure(error);
   }
 
-  const claims = readClaims(decodeJsonObject(payloadSegment, 'payload', payloadBytes), rules);
+  const claims = readClaims(decodeJsonObject(payloadBytes, 'payload'), rules);
   const inGrace = checkTimes(claims, rules, nowSeconds);
   return { claims, kid: key.kid, inGrace };
 }
@@ -88,8 +88,8 @@ function selectKey(header: Record<string, unknown>, keys: KeyRing): Verification
     throw invalidToken('ERR_JOSE_ALG_NOT_ALLOWED', 'alg "none" is not allowed: tokens must be signed', 'alg');
   }
 
-  const allowed = new Set([...keys.verification.values()].map((key) => key.alg));
-  if (!allowed.has(alg as VerificationKey['alg'])) {
+  if (!allowsAlgorithm(keys, alg)) {
+    const allowed = new Set([...keys.verification.values()].map((key) => key.alg));
     throw invalidToken(
       'ERR_JOSE_ALG_NOT_ALLOWED',
       `alg ${JSON.stringify(alg)} is not allowed; expected ${[...allowed].join(' or ')}`,
@@ -219,27 +219,58 @@ function claimFailure(claim: string, message: string, code = 'ERR_JWT_CLAIM_VALI
   return invalidToken(code, message, claim);
 }
 
-/** Checks that a segment is canonical unpadded base64url, so one token has one spelling only. */
-function checkSegment(segment: string, part: 'header' | 'payload' | 'signature'): Uint8Array {
-  let bytes: Uint8Array | undefined;
-  if (segmentPattern.test(segment) && segment.length % 4 !== 1) {
-    try {
-      bytes = base64url.decode(segment);
-    } catch {
-      bytes = undefined;
-    }
+/** Tells whether any verification key uses `alg`, without allocating on the hot path. */
+function allowsAlgorithm(keys: KeyRing, alg: string): boolean {
+  for (const key of keys.verification.values()) {
+    if (key.alg === alg) return true;
   }
-  if (bytes === undefined || base64url.encode(bytes) !== segment) {
-    throw invalidToken('ERR_JWS_INVALID', `token malformed: the ${part} segment is not canonical base64url`);
-  }
-  return bytes;
+  return false;
 }
 
-function decodeJsonObject(
-  segment: string,
-  part: 'header' | 'payload',
-  bytes: Uint8Array = checkSegment(segment, part),
-): Record<string, unknown> {
+/**
+ * Checks that a segment is canonical unpadded base64url, so one token has one spelling only.
+ * That holds when every character is in the alphabet, the length is not 1 more than a multiple
+ * of 4, and the bits the last character carries beyond the final byte are zero. The check
+ * decodes nothing, because jose decodes the payload and the signature itself.
+ */
+function checkSegment(segment: string, part: 'header' | 'payload' | 'signature'): void {
+  const remainder = segment.length % 4;
+  const unusedBits = remainder === 2 ? 0b1111 : remainder === 3 ? 0b11 : 0;
+  const canonical =
+    remainder !== 1 &&
+    segmentPattern.test(segment) &&
+    (base64urlValue(segment.charCodeAt(segment.length - 1)) & unusedBits) === 0;
+  if (!canonical) {
+    throw invalidToken(
+      'ERR_JWS_INVALID',
+      `token malformed: the ${part} segment is not canonical base64url`,
+    );
+  }
+}
+
+/** Checks a segment as `checkSegment` does, then decodes it. */
+function decodeSegment(segment: string, part: 'header'): Uint8Array {
+  checkSegment(segment, part);
+  try {
+    return base64url.decode(segment);
+  } catch {
+    // Unreachable after the check above, which admits only input that decodes.
+    throw invalidToken(
+      'ERR_JWS_INVALID',
+      `token malformed: the ${part} segment is not canonical base64url`,
+    );
+  }
+}
+
+/** Returns the 6-bit value of a base64url character already matched by `segmentPattern`. */
+function base64urlValue(code: number): number {
+  if (code >= 97) return code - 71; // a-z: 26-51
+  if (code >= 65) return code === 95 ? 63 : code - 65; // A-Z: 0-25, and _: 63
+  if (code >= 48) return code + 4; // 0-9: 52-61
+  return 62; // -
+}
+
+function decodeJsonObject(bytes: Uint8Array, part: 'header' | 'payload'): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(textDecoder.decode(bytes));
