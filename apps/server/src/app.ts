@@ -1,5 +1,4 @@
 import { errorBody, TOKEN_PATH } from '@tdb/contracts';
-import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -30,7 +29,8 @@ import { pingWithin } from './store/ping-within.js';
 import type { UserStore } from './store/user-store.js';
 import { createTokenSigner, type TokenSigner } from './tokens/sign-token.js';
 import type { Context } from './trpc/context.js';
-import { type AppRouter, appRouter, createCaller } from './trpc/router.js';
+import { appRouter, createCaller } from './trpc/router.js';
+import { registerTrpcRoutes } from './trpc/trpc-routes.js';
 
 export interface AppOptions {
   config: Config;
@@ -203,34 +203,33 @@ function registerRestRoutes(app: FastifyInstance, services: RefreshDependencies)
 
 /** tRPC at /trpc, with the same credentials and the same status for every failure. */
 async function registerTrpc(app: FastifyInstance, services: RefreshDependencies): Promise<void> {
-  await app.register(fastifyTRPCPlugin, {
+  await registerTrpcRoutes(app, {
     prefix: '/trpc',
-    trpcOptions: {
-      router: appRouter,
-      createContext: ({ req }: { req: FastifyRequest }): Context => {
-        rejectIfRateLimited(req);
-        const context: Context = {
-          credentials: { authorization: authorizationHeaders(req.raw.rawHeaders), tokens: [] },
-          services,
-        };
-        req.refreshContext = context;
-        return context;
-      },
-      responseMeta({ errors }: { errors: readonly unknown[] }) {
-        const headers: Record<string, string> = { 'cache-control': noStore };
-        const first = errors[0];
-        if (first !== undefined) {
-          const challenge = bearerChallenge(toHttpFailure(first));
-          if (challenge !== undefined) headers['www-authenticate'] = challenge;
-        }
-        return { headers };
-      },
-      onError({ error, req }: { error: unknown; req: FastifyRequest }) {
-        const failure = toHttpFailure(error);
-        req.failure = failure;
-        if (failure.status >= 500) req.log.error({ err: error }, 'tRPC call failed');
-      },
-    } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
+    router: appRouter,
+    directQueries: ['token.refresh'],
+    createContext: (req: FastifyRequest): Context => {
+      rejectIfRateLimited(req);
+      const context: Context = {
+        credentials: { authorization: authorizationHeaders(req.raw.rawHeaders), tokens: [] },
+        services,
+      };
+      req.refreshContext = context;
+      return context;
+    },
+    responseHeaders(errors: readonly unknown[]) {
+      const headers: Record<string, string> = { 'cache-control': noStore };
+      const first = errors[0];
+      if (first !== undefined) {
+        const challenge = bearerChallenge(toHttpFailure(first));
+        if (challenge !== undefined) headers['www-authenticate'] = challenge;
+      }
+      return headers;
+    },
+    onError(error: unknown, req: FastifyRequest) {
+      const failure = toHttpFailure(error);
+      req.failure = failure;
+      if (failure.status >= 500) req.log.error({ err: error }, 'tRPC call failed');
+    },
   });
 }
 
