@@ -63,7 +63,15 @@ export interface Config {
 
 type Environment = Record<string, string | undefined>;
 
-const logLevels: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const logLevels: readonly LogLevel[] = [
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'silent',
+];
 
 /**
  * Reads and validates the whole configuration from the environment.
@@ -84,7 +92,13 @@ export function loadConfig(env: Environment = process.env): Config {
     verifyKeysFile: text(env, 'JWT_VERIFY_KEYS_FILE'),
     issuer: text(env, 'JWT_ISSUER') ?? 'tdb',
     audience: text(env, 'JWT_AUDIENCE') ?? 'tdb-api',
-    tokenLifetimeSeconds: integer(env, 'TOKEN_LIFETIME', DEFAULT_TOKEN_LIFETIME_SECONDS, 1, 31_536_000),
+    tokenLifetimeSeconds: integer(
+      env,
+      'TOKEN_LIFETIME',
+      DEFAULT_TOKEN_LIFETIME_SECONDS,
+      1,
+      31_536_000,
+    ),
     leewaySeconds: integer(env, 'JWT_LEEWAY', DEFAULT_LEEWAY_SECONDS, 0, 3600),
     refreshGraceSeconds: integer(env, 'TOKEN_REFRESH_GRACE', 0, 0, 31_536_000),
     failedRefreshLimit: integer(env, 'FAILED_REFRESH_LIMIT', 300, 0, 1_000_000),
@@ -101,7 +115,13 @@ function text(env: Environment, name: string): string | undefined {
   return value.trim();
 }
 
-function integer(env: Environment, name: string, fallback: number, min: number, max: number): number {
+function integer(
+  env: Environment,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   const value = text(env, name);
   if (value === undefined) return fallback;
 

@@ -1,5 +1,11 @@
-import { REALM, TOKEN_PATH, TOKEN_QUERY_PARAMETER, errorBodySchema, reasonPhrase } from '@tdb/contracts';
-import { type OpenAPIObject, generateOpenApiDocument } from 'trpc-to-openapi';
+import {
+  errorBodySchema,
+  REALM,
+  reasonPhrase,
+  TOKEN_PATH,
+  TOKEN_QUERY_PARAMETER,
+} from '@tdb/contracts';
+import { generateOpenApiDocument, type OpenAPIObject } from 'trpc-to-openapi';
 
 import { appRouter, refreshErrorStatuses } from './trpc/router.js';
 

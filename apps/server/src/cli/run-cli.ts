@@ -4,13 +4,18 @@ import { USER_LOCKED_MESSAGE } from '@tdb/contracts';
 
 import { ConfigError, loadConfig } from '../config.js';
 import { generateSigningKey } from '../keys/generate-key.js';
-import { KeyError, type SigningAlgorithm, supportedAlgorithms } from '../keys/signing-key.js';
 import { loadKeyRing } from '../keys/key-ring.js';
+import { KeyError, type SigningAlgorithm, supportedAlgorithms } from '../keys/signing-key.js';
 import { createOpenApiDocument } from '../openapi.js';
 import { startServer } from '../server.js';
 import { closeGracefully } from '../shutdown.js';
 import { openUserStore } from '../store/open-user-store.js';
-import { DuplicateEmailError, StoreUnavailableError, type User, type UserStore } from '../store/user-store.js';
+import {
+  DuplicateEmailError,
+  StoreUnavailableError,
+  type User,
+  type UserStore,
+} from '../store/user-store.js';
 import { createTokenSigner } from '../tokens/sign-token.js';
 import { UsageError, usage } from './usage.js';
 
@@ -102,15 +107,21 @@ async function userCommand(argv: readonly string[], io: CliIo): Promise<void> {
 
   switch (action) {
     case 'add': {
-      const { values } = parse(rest, {
-        email: { type: 'string' },
-        scope: { type: 'string', multiple: true },
-        locked: { type: 'boolean' },
-        json: { type: 'boolean' },
-      }, 0);
+      const { values } = parse(
+        rest,
+        {
+          email: { type: 'string' },
+          scope: { type: 'string', multiple: true },
+          locked: { type: 'boolean' },
+          json: { type: 'boolean' },
+        },
+        0,
+      );
       const email = values['email'] as string | undefined;
       if (email !== undefined && !/^[^\s@]+@[^\s@]+$/.test(email)) {
-        throw new UsageError(`invalid --email "${email}": expected an address like name@example.com`);
+        throw new UsageError(
+          `invalid --email "${email}": expected an address like name@example.com`,
+        );
       }
       const scopes = scopeList(values['scope']);
       const user = await withStore(io, (store) =>
@@ -152,18 +163,26 @@ async function userCommand(argv: readonly string[], io: CliIo): Promise<void> {
 async function tokenCommand(argv: readonly string[], io: CliIo): Promise<void> {
   const [action, ...rest] = argv;
   if (action !== 'issue') {
-    throw new UsageError(action === undefined ? 'missing token command: issue' : `unknown token command "${action}"`);
+    throw new UsageError(
+      action === undefined ? 'missing token command: issue' : `unknown token command "${action}"`,
+    );
   }
 
-  const { values, positionals } = parse(rest, {
-    scope: { type: 'string', multiple: true },
-    json: { type: 'boolean' },
-  }, 1);
+  const { values, positionals } = parse(
+    rest,
+    {
+      scope: { type: 'string', multiple: true },
+      json: { type: 'boolean' },
+    },
+    1,
+  );
   const id = positionals[0] as string;
   const requested = values['scope'] === undefined ? undefined : scopeList(values['scope']);
 
   const config = loadConfig(io.env);
-  const keys = await loadKeyRing(config, { warn: (_fields, message) => io.stderr(`tdb: warning: ${message}`) });
+  const keys = await loadKeyRing(config, {
+    warn: (_fields, message) => io.stderr(`tdb: warning: ${message}`),
+  });
   const user = await withStore(io, (store) => store.findUser(id));
   if (user === undefined) throw new CommandError(`user ${id} not found`);
   if (user.locked) throw new CommandError(`cannot issue a token: ${USER_LOCKED_MESSAGE}`);
@@ -187,13 +206,17 @@ async function tokenCommand(argv: readonly string[], io: CliIo): Promise<void> {
 function keyCommand(argv: readonly string[], io: CliIo): void {
   const [action, ...rest] = argv;
   if (action !== 'generate') {
-    throw new UsageError(action === undefined ? 'missing key command: generate' : `unknown key command "${action}"`);
+    throw new UsageError(
+      action === undefined ? 'missing key command: generate' : `unknown key command "${action}"`,
+    );
   }
 
   const { values } = parse(rest, { alg: { type: 'string' } }, 0);
   const alg = (values['alg'] as string | undefined) ?? 'HS256';
   if (!(supportedAlgorithms as readonly string[]).includes(alg)) {
-    throw new UsageError(`invalid --alg "${alg}": expected one of ${supportedAlgorithms.join(', ')}`);
+    throw new UsageError(
+      `invalid --alg "${alg}": expected one of ${supportedAlgorithms.join(', ')}`,
+    );
   }
   io.stdout(generateSigningKey(alg as SigningAlgorithm));
 }
@@ -235,7 +258,9 @@ function scopeList(value: unknown): string[] {
   const scopes = (value as string[] | undefined) ?? [];
   for (const scope of scopes) {
     if (!/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(scope)) {
-      throw new UsageError(`invalid --scope "${scope}": expected printable ASCII without spaces, quotes or backslashes`);
+      throw new UsageError(
+        `invalid --scope "${scope}": expected printable ASCII without spaces, quotes or backslashes`,
+      );
     }
   }
   return [...new Set(scopes)];
@@ -260,6 +285,15 @@ function userTable(users: readonly User[]): string {
     user.createdAt,
   ]);
   const header = ['ID', 'EMAIL', 'STATE', 'SCOPES', 'CREATED'];
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]?.length ?? 0)));
-  return [header, ...rows].map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()).join('\n');
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => row[column]?.length ?? 0)),
+  );
+  return [header, ...rows]
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

@@ -7,10 +7,10 @@ import type { Config } from '../config.js';
 import { generateSigningKey } from './generate-key.js';
 import {
   KeyError,
-  type SigningKey,
-  type VerificationKey,
   parseSigningKey,
   parseVerificationJwk,
+  type SigningKey,
+  type VerificationKey,
 } from './signing-key.js';
 
 /** The current signing key plus every key a token may still be verified with, by `kid`. */
@@ -90,19 +90,31 @@ async function readVerificationKeys(file: string): Promise<VerificationKey[]> {
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    const reason = error instanceof SyntaxError ? 'not valid JSON' : ((error as NodeJS.ErrnoException).code ?? 'unreadable');
-    throw new KeyError(variable, `Invalid ${variable}: cannot read ${file} (${reason}). Expected a JWKS: {"keys": [...]}.`);
+    const reason =
+      error instanceof SyntaxError
+        ? 'not valid JSON'
+        : ((error as NodeJS.ErrnoException).code ?? 'unreadable');
+    throw new KeyError(
+      variable,
+      `Invalid ${variable}: cannot read ${file} (${reason}). Expected a JWKS: {"keys": [...]}.`,
+    );
   }
 
   const keys = (parsed as { keys?: unknown } | null)?.keys;
   if (!Array.isArray(keys)) {
-    throw new KeyError(variable, `Invalid ${variable}: ${file} is not a JWKS. Expected {"keys": [...]}.`);
+    throw new KeyError(
+      variable,
+      `Invalid ${variable}: ${file} is not a JWKS. Expected {"keys": [...]}.`,
+    );
   }
 
   const result: VerificationKey[] = [];
   for (const jwk of keys) {
     if (typeof jwk !== 'object' || jwk === null) {
-      throw new KeyError(variable, `Invalid ${variable}: every entry of "keys" must be a JWK object.`);
+      throw new KeyError(
+        variable,
+        `Invalid ${variable}: every entry of "keys" must be a JWK object.`,
+      );
     }
     result.push(await parseVerificationJwk(jwk as JWK, variable));
   }

@@ -1,12 +1,12 @@
 import {
-  type JsonWebKey,
-  type KeyObject,
   createPrivateKey,
   createPublicKey,
+  type JsonWebKey,
+  type KeyObject,
   webcrypto,
 } from 'node:crypto';
 
-import { type JWK, base64url, calculateJwkThumbprint, exportJWK } from 'jose';
+import { base64url, calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
 
 /** Algorithms this service signs and verifies with; the algorithm always follows from the key. */
 export const supportedAlgorithms = ['HS256', 'ES256', 'EdDSA', 'RS256'] as const;
@@ -76,7 +76,10 @@ export async function parseVerificationJwk(jwk: JWK, variable: string): Promise<
   try {
     publicKey = createPublicKey({ key: withoutPrivateMembers(jwk) as JsonWebKey, format: 'jwk' });
   } catch (error) {
-    throw new KeyError(variable, `Invalid ${variable}: a key could not be read (${describe(error)}).`);
+    throw new KeyError(
+      variable,
+      `Invalid ${variable}: a key could not be read (${describe(error)}).`,
+    );
   }
 
   const alg = algorithmOf(publicKey, variable);
@@ -198,12 +201,18 @@ function privateKeyFromPem(pem: string, variable: string): KeyObject {
 
 function privateKeyFromJwk(jwk: JWK, variable: string): KeyObject {
   if (typeof jwk.d !== 'string') {
-    throw new KeyError(variable, `Invalid ${variable}: the JWK is a public key. A signing key needs the private member "d".`);
+    throw new KeyError(
+      variable,
+      `Invalid ${variable}: the JWK is a public key. A signing key needs the private member "d".`,
+    );
   }
   try {
     return createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' });
   } catch (error) {
-    throw new KeyError(variable, `Invalid ${variable}: the JWK is not a usable private key (${describe(error)}).`);
+    throw new KeyError(
+      variable,
+      `Invalid ${variable}: the JWK is not a usable private key (${describe(error)}).`,
+    );
   }
 }
 
@@ -212,9 +221,17 @@ function parseJwk(text: string, variable: string): JWK {
   try {
     value = JSON.parse(text);
   } catch {
-    throw new KeyError(variable, `Invalid ${variable}: the text starts with "{" but is not valid JSON. Expected a JWK.`);
+    throw new KeyError(
+      variable,
+      `Invalid ${variable}: the text starts with "{" but is not valid JSON. Expected a JWK.`,
+    );
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || typeof (value as JWK).kty !== 'string') {
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    Array.isArray(value) ||
+    typeof (value as JWK).kty !== 'string'
+  ) {
     throw new KeyError(variable, `Invalid ${variable}: expected a JWK object with a "kty" member.`);
   }
   return value as JWK;

@@ -3,7 +3,7 @@ import { base64url, compactVerify, errors } from 'jose';
 
 import type { KeyRing } from '../keys/key-ring.js';
 import type { VerificationKey } from '../keys/signing-key.js';
-import { type ServiceError, invalidToken } from '../service-error.js';
+import { invalidToken, type ServiceError } from '../service-error.js';
 
 export interface VerifyRules {
   issuer: string;
@@ -49,7 +49,10 @@ export async function verifyToken(
   nowSeconds: number,
 ): Promise<VerifiedToken> {
   if (Buffer.byteLength(token, 'utf8') > MAX_TOKEN_BYTES) {
-    throw invalidToken('ERR_TOKEN_TOO_LARGE', `token too large: the limit is ${MAX_TOKEN_BYTES} bytes`);
+    throw invalidToken(
+      'ERR_TOKEN_TOO_LARGE',
+      `token too large: the limit is ${MAX_TOKEN_BYTES} bytes`,
+    );
   }
 
   const segments = token.split('.');
@@ -85,7 +88,11 @@ function selectKey(header: Record<string, unknown>, keys: KeyRing): Verification
     throw invalidToken('ERR_JOSE_ALG_NOT_ALLOWED', 'token header has no "alg"', 'alg');
   }
   if (alg.toLowerCase() === 'none') {
-    throw invalidToken('ERR_JOSE_ALG_NOT_ALLOWED', 'alg "none" is not allowed: tokens must be signed', 'alg');
+    throw invalidToken(
+      'ERR_JOSE_ALG_NOT_ALLOWED',
+      'alg "none" is not allowed: tokens must be signed',
+      'alg',
+    );
   }
 
   if (!allowsAlgorithm(keys, alg)) {
@@ -114,7 +121,11 @@ function selectKey(header: Record<string, unknown>, keys: KeyRing): Verification
 
   if ('crit' in header) {
     // No extension is supported, so any "crit" entry, and the invalid empty list, is rejected.
-    throw invalidToken('ERR_JOSE_CRIT_UNSUPPORTED', 'header "crit" names extensions that are not supported', 'crit');
+    throw invalidToken(
+      'ERR_JOSE_CRIT_UNSUPPORTED',
+      'header "crit" names extensions that are not supported',
+      'crit',
+    );
   }
 
   const kid = header['kid'];
@@ -140,7 +151,8 @@ function selectKey(header: Record<string, unknown>, keys: KeyRing): Verification
 function readClaims(payload: Record<string, unknown>, rules: VerifyRules): VerifiedClaims {
   const iss = payload['iss'];
   if (iss === undefined) throw missingClaim('iss');
-  if (iss !== rules.issuer) throw claimFailure('iss', `"iss" claim must be ${JSON.stringify(rules.issuer)}`);
+  if (iss !== rules.issuer)
+    throw claimFailure('iss', `"iss" claim must be ${JSON.stringify(rules.issuer)}`);
 
   const aud = payload['aud'];
   if (aud === undefined) throw missingClaim('aud');
@@ -155,7 +167,10 @@ function readClaims(payload: Record<string, unknown>, rules: VerifyRules): Verif
   const sub = payload['sub'];
   if (sub === undefined) throw missingClaim('sub');
   if (typeof sub !== 'string' || sub === '' || sub.length > MAX_SUBJECT_LENGTH) {
-    throw claimFailure('sub', `"sub" claim must be a non-empty string of at most ${MAX_SUBJECT_LENGTH} characters`);
+    throw claimFailure(
+      'sub',
+      `"sub" claim must be a non-empty string of at most ${MAX_SUBJECT_LENGTH} characters`,
+    );
   }
 
   const iat = numericDate(payload, 'iat', true);
@@ -185,7 +200,11 @@ function readClaims(payload: Record<string, unknown>, rules: VerifyRules): Verif
  */
 function checkTimes(claims: VerifiedClaims, rules: VerifyRules, now: number): boolean {
   if (claims.nbf !== undefined && claims.nbf > now + rules.leewaySeconds) {
-    throw claimFailure('nbf', '"nbf" claim is in the future: the token is not valid yet', 'ERR_JWT_NOT_YET_VALID');
+    throw claimFailure(
+      'nbf',
+      '"nbf" claim is in the future: the token is not valid yet',
+      'ERR_JWT_NOT_YET_VALID',
+    );
   }
   if (claims.iat > now + rules.leewaySeconds) {
     throw claimFailure('iat', '"iat" claim is in the future');
@@ -198,8 +217,16 @@ function checkTimes(claims: VerifiedClaims, rules: VerifyRules, now: number): bo
 }
 
 function numericDate(payload: Record<string, unknown>, name: string, required: true): number;
-function numericDate(payload: Record<string, unknown>, name: string, required: false): number | undefined;
-function numericDate(payload: Record<string, unknown>, name: string, required: boolean): number | undefined {
+function numericDate(
+  payload: Record<string, unknown>,
+  name: string,
+  required: false,
+): number | undefined;
+function numericDate(
+  payload: Record<string, unknown>,
+  name: string,
+  required: boolean,
+): number | undefined {
   const value = payload[name];
   if (value === undefined) {
     if (required) throw missingClaim(name);
@@ -215,7 +242,11 @@ function missingClaim(name: string): ServiceError {
   return claimFailure(name, `token has no "${name}" claim`, 'ERR_JWT_CLAIM_MISSING');
 }
 
-function claimFailure(claim: string, message: string, code = 'ERR_JWT_CLAIM_VALIDATION_FAILED'): ServiceError {
+function claimFailure(
+  claim: string,
+  message: string,
+  code = 'ERR_JWT_CLAIM_VALIDATION_FAILED',
+): ServiceError {
   return invalidToken(code, message, claim);
 }
 

@@ -1,12 +1,12 @@
 import {
   type FailureKind,
-  TOKEN_PATH,
   failureKinds,
   refreshInputSchema,
-  toOneLine,
+  TOKEN_PATH,
   tokenResponseSchema,
+  toOneLine,
 } from '@tdb/contracts';
-import { TRPCError, initTRPC } from '@trpc/server';
+import { initTRPC, TRPCError } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import { ZodError } from 'zod';
 
@@ -29,7 +29,9 @@ const t = initTRPC
       const kind: FailureKind | null = cause instanceof ServiceError ? cause.kind : null;
       const reason = cause instanceof ServiceError ? cause.code : null;
       const message =
-        cause instanceof ZodError ? `invalid input: ${zodSummary(cause)}` : toOneLine(shape.message);
+        cause instanceof ZodError
+          ? `invalid input: ${zodSummary(cause)}`
+          : toOneLine(shape.message);
       return { ...shape, message, data: { ...shape.data, kind, reason } };
     },
   });
@@ -75,7 +77,11 @@ export const createCaller = t.createCallerFactory(appRouter);
 export function toTRPCError(error: unknown): TRPCError {
   if (error instanceof TRPCError) return error;
   if (error instanceof ServiceError) {
-    return new TRPCError({ code: failureKinds[error.kind].trpcCode, message: error.message, cause: error });
+    return new TRPCError({
+      code: failureKinds[error.kind].trpcCode,
+      message: error.message,
+      cause: error,
+    });
   }
   return new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'internal error', cause: error });
 }
