@@ -256,12 +256,18 @@ function registerPublicRoutes(
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
+  // Probes repeat every few seconds, so only a change of state is logged with its cause;
+  // each probe still gets its request line.
+  let storeReady = true;
   app.get('/readyz', async (request, reply) => {
     try {
       await pingWithin(store, readinessTimeoutMs);
+      if (!storeReady) request.log.info('user store ready again');
+      storeReady = true;
       return { status: 'ready' };
     } catch (error) {
-      request.log.warn({ err: error }, 'user store not ready');
+      if (storeReady) request.log.warn({ err: error }, 'user store not ready');
+      storeReady = false;
       const failure: HttpFailure = {
         status: 503,
         message: 'user store unavailable',

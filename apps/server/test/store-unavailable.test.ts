@@ -60,6 +60,15 @@ it('reports the store as not ready', async () => {
   });
 });
 
+it('logs the cause once however many probes fail', async () => {
+  for (let probe = 0; probe < 3; probe += 1) {
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(503);
+  }
+
+  const warnings = server.logs.filter((line) => line.includes('"msg":"user store not ready"'));
+  expect(warnings).toHaveLength(1);
+});
+
 it('still answers the liveness probe', async () => {
   const response = await fetch(`${server.url}/healthz`);
   expect(response.status).toBe(200);
