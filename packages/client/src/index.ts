@@ -1,5 +1,6 @@
 export { createAuthenticatedFetch } from './authenticated-fetch.js';
 export { createTdbClient, type TdbClient, type TdbClientOptions } from './create-client.js';
+export { DEFAULT_REFRESH_MARGIN_SECONDS } from './session-options.js';
 export {
   findTokenRefreshError,
   type RefreshFailureKind,
@@ -7,7 +8,6 @@ export {
   type TokenRefreshErrorDetails,
 } from './token-refresh-error.js';
 export {
-  DEFAULT_REFRESH_MARGIN_SECONDS,
   type FetchFunction,
   type RefreshFunction,
   type RefreshTransport,

@@ -2,10 +2,18 @@ import type { TokenResponse } from '@tdb/contracts';
 
 import { ClockOffset } from './clock-offset.js';
 import { resolveInput } from './resolve-url.js';
+import {
+  optionalFunction,
+  parseBaseUrl,
+  parseMargin,
+  parseOrigins,
+  requireFunction,
+  requireToken,
+} from './session-options.js';
 import { TokenRefreshError } from './token-refresh-error.js';
 import { readTokenTimes, type TokenTimes } from './token-times.js';
 
-/** The `fetch` signature the client calls and offers; the global `fetch` matches it. */
+/** The `fetch` signature that the client calls and provides. The global `fetch` matches it. */
 export type FetchFunction = (
   input: Request | string | URL,
   init?: RequestInit,
@@ -15,13 +23,13 @@ export type FetchFunction = (
 export interface RefreshTransport {
   /** The service's base URL, without a trailing slash. */
   baseUrl: string;
-  /** Sends a request without adding a token; a relative URL resolves against `baseUrl`. */
+  /** Sends a request without adding a token. A relative URL resolves against `baseUrl`. */
   fetch: FetchFunction;
 }
 
 /**
  * Exchanges a token for a new one over one transport (tRPC or REST). Rejects with a
- * TokenRefreshError; anything else it throws is reported as a `network_error`.
+ * TokenRefreshError. Anything else it throws is reported as a `network_error`.
  */
 export type RefreshFunction = (
   token: string,
@@ -29,25 +37,25 @@ export type RefreshFunction = (
 ) => Promise<TokenResponse>;
 
 export interface TokenSessionOptions {
-  /** The service's base URL, such as `https://api.example.com`; requests resolve against it. */
+  /** The service's base URL, such as `https://api.example.com`. Relative request URLs resolve against it. */
   baseUrl: string;
   /** The token to start with. */
   token: string;
   refresh: RefreshFunction;
   /**
-   * Seconds before expiry at which a call refreshes the token first; default 60. For a token
+   * Seconds before expiry at which a call refreshes the token first, 60 by default. For a token
    * whose lifetime (`exp` minus `iat`) is shorter than twice this, half the lifetime is used.
    */
   refreshMarginSeconds?: number;
-  /** Refreshes ahead of expiry with a timer that never keeps a Node process alive; default false. */
+  /** Refreshes ahead of expiry with a timer that never keeps a Node process alive. Off by default. */
   backgroundRefresh?: boolean;
   /** Receives each token a refresh returns, after the client has switched to it. */
   onToken?: (refreshed: TokenResponse) => void;
   /** Receives each failed refresh, including the background timer's, which no call awaits. */
   onRefreshError?: (error: TokenRefreshError) => void;
-  /** The `fetch` for every request; default the global one, looked up at each request. */
+  /** The `fetch` for every request. By default the global one, looked up at each request. */
   fetch?: FetchFunction;
-  /** The client's clock in milliseconds since the epoch; default `Date.now`. */
+  /** The client's clock in milliseconds since the epoch, `Date.now` by default. */
   now?: () => number;
   /**
    * Further origins (`scheme://host[:port]`) that may receive the token in `Authorization`,
@@ -55,8 +63,6 @@ export interface TokenSessionOptions {
    */
   tokenOrigins?: readonly string[];
 }
-
-export const DEFAULT_REFRESH_MARGIN_SECONDS = 60;
 
 /** Delay before the next refresh after a failure that may pass (5xx, 429, no response) without `Retry-After`. */
 const TRANSIENT_RETRY_DELAY_MS = 5000;
@@ -68,8 +74,8 @@ const MIN_TIMER_DELAY_MS = 1000;
 const MAX_TIMER_DELAY_MS = 10 * 60 * 1000;
 
 /**
- * Holds the current token and keeps it fresh: refreshes it before it expires, shares one
- * refresh among all concurrent callers, and stops for good when the service refuses it.
+ * Keeps the current token fresh. It refreshes the token before it expires, shares one refresh
+ * among all concurrent callers, and stops for good when the service rejects the refresh.
  */
 export class TokenSession {
   readonly baseUrl: string;
@@ -87,9 +93,9 @@ export class TokenSession {
 
   #token: string;
   #times: TokenTimes;
-  /** The refresh under way; every caller that needs a new token awaits this one promise. */
+  /** The refresh under way. Every caller that needs a new token awaits this one promise. */
   #inFlight: Promise<void> | undefined;
-  /** Set by a 401 or 403 refresh; from then on every call rejects with it. */
+  /** The failure of a refresh rejected with 401 or 403, which every later call rejects with. */
   #failure: TokenRefreshError | undefined;
   /** Client time before which a still valid token is not refreshed again after a transient failure. */
   #retryNotBefore = 0;
@@ -149,8 +155,8 @@ export class TokenSession {
   }
 
   /**
-   * Switches to a token obtained elsewhere, such as after a new login. This clears a terminal
-   * failure; a refresh still under way for the previous token is discarded when it ends.
+   * Switches to a token obtained elsewhere, such as after a new login, and clears a terminal
+   * failure. A refresh still under way for the previous token is discarded when it ends.
    */
   setToken(token: string): void {
     const times = readTokenTimes(requireToken(token));
@@ -363,7 +369,7 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | null | undef
   });
 }
 
-/** Reads the times of a refreshed token; `expires` and `exp` should agree, and the earlier wins. */
+/** Reads the times of a refreshed token. `expires` and `exp` should agree, and the earlier wins. */
 function readRefreshedTimes(refreshed: TokenResponse): TokenTimes {
   let times: TokenTimes;
   try {
@@ -384,70 +390,4 @@ function asRefreshError(error: unknown): TokenRefreshError {
     kind: 'network_error',
     cause: error,
   });
-}
-
-function parseBaseUrl(value: unknown): string {
-  let url: URL | undefined;
-  try {
-    url = typeof value === 'string' ? new URL(value) : undefined;
-  } catch {
-    url = undefined;
-  }
-  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new TypeError(
-      `invalid baseUrl ${JSON.stringify(value)}: expected an absolute http or https URL such as "https://api.example.com"`,
-    );
-  }
-  return url.href.replace(/\/+$/, '');
-}
-
-function parseOrigins(value: readonly string[] | undefined, baseUrl: string): ReadonlySet<string> {
-  const origins = new Set([new URL(baseUrl).origin]);
-  if (value === undefined) return origins;
-  if (!Array.isArray(value))
-    throw new TypeError('invalid tokenOrigins: expected an array of origins');
-
-  for (const entry of value) {
-    let url: URL | undefined;
-    try {
-      url = typeof entry === 'string' ? new URL(entry) : undefined;
-    } catch {
-      url = undefined;
-    }
-    const bare = url !== undefined && url.pathname === '/' && url.search === '' && url.hash === '';
-    if (url === undefined || !bare || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-      throw new TypeError(
-        `invalid tokenOrigins entry ${JSON.stringify(entry)}: expected an origin such as "https://api.example.com", without a path`,
-      );
-    }
-    origins.add(url.origin);
-  }
-  return origins;
-}
-
-function parseMargin(value: unknown): number {
-  if (value === undefined) return DEFAULT_REFRESH_MARGIN_SECONDS;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new TypeError(
-      `invalid refreshMarginSeconds ${JSON.stringify(value)}: expected a number of seconds, 0 or more`,
-    );
-  }
-  return value;
-}
-
-function requireToken(value: unknown): string {
-  if (typeof value !== 'string' || value === '') {
-    throw new TypeError('invalid token: expected a non-empty string');
-  }
-  return value;
-}
-
-function requireFunction<T>(value: T | undefined, name: string): T {
-  if (typeof value !== 'function') throw new TypeError(`invalid ${name}: expected a function`);
-  return value;
-}
-
-function optionalFunction<T>(value: T | undefined, name: string): T | undefined {
-  if (value === undefined) return undefined;
-  return requireFunction(value, name);
 }
