@@ -17,8 +17,9 @@ export class ClockOffset {
    * at most the header's second plus one. That upper end is the estimate.
    */
   observeDateHeader(header: string | null, sentAt: number): void {
-    // NOTE: a browser shows a cross-origin response's `Date` only when the server lists it in
-    // `Access-Control-Expose-Headers`. Without that, only the `iat` bound below applies.
+    // A browser shows a cross-origin response's `Date` only when the server lists it in
+    // `Access-Control-Expose-Headers`, as tdb does for its CORS_ORIGINS; behind a server that
+    // does not, only the `iat` bound below applies.
     if (header === null) return;
     const serverTime = Date.parse(header);
     if (Number.isNaN(serverTime)) return;

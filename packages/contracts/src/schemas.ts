@@ -9,6 +9,7 @@ export const tokenResponseSchema = z
     expires: z
       .number()
       .int()
+      .positive()
       .describe("The new token's `exp` claim: when it expires, in Unix seconds."),
   })
   .meta({ id: 'TokenResponse' });

@@ -8,8 +8,11 @@ export interface CorsOptions {
 /** The request headers a browser may send cross-origin: the token, and what tRPC's links add. */
 const allowedRequestHeaders = 'Authorization, Content-Type, trpc-accept';
 
-/** Response headers a browser script may read beyond the CORS-safelisted ones. */
-const exposedResponseHeaders = 'WWW-Authenticate, Retry-After';
+/**
+ * Response headers a browser script may read beyond the CORS-safelisted ones. `Date` lets a
+ * client measure how far its clock is from the server's before it schedules a refresh.
+ */
+const exposedResponseHeaders = 'WWW-Authenticate, Retry-After, Date';
 
 /** How long a browser may cache a preflight response, in seconds. */
 const preflightMaxAgeSeconds = 600;

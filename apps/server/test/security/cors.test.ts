@@ -110,6 +110,7 @@ describe('CORS on refresh responses', () => {
     expect(result.status).toBe(429);
     expect(result.headers['access-control-allow-origin']).toBe(allowedOrigin);
     expect(result.headers['access-control-expose-headers']).toContain('Retry-After');
+    expect(result.headers['access-control-expose-headers']).toContain('Date');
   });
 
   it('names no origin on a refresh from an origin that is not listed', async () => {
