@@ -26,7 +26,9 @@ describe('loadConfig', () => {
       kind: 'sqlite',
       path: '/tmp/x.sqlite',
     });
-    expect(loadConfig({ DATABASE_URL: 'postgres://u:p@127.0.0.1:5432/tdb' }).database).toMatchObject({
+    expect(
+      loadConfig({ DATABASE_URL: 'postgres://u:p@127.0.0.1:5432/tdb' }).database,
+    ).toMatchObject({
       kind: 'postgres',
       url: 'postgres://u:p@127.0.0.1:5432/tdb',
     });
