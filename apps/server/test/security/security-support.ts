@@ -1,10 +1,11 @@
 import { createHmac, type KeyObject, sign } from 'node:crypto';
-import { request } from 'node:http';
 
 import { expect } from 'vitest';
 
 import { segment } from '../support/craft-token.js';
+import { type RawResponse, rawRequest } from '../support/raw-request.js';
 import type { TestServer } from '../support/test-server.js';
+import { standardClaims } from '../support/transports.js';
 
 /** Key material that signs a hand-made token; the algorithm is always the one given here. */
 export type CraftingKey =
@@ -47,16 +48,7 @@ function signatureOf(signingInput: string, key: CraftingKey): string {
 
 /** Returns the claims of a valid token for `sub`, issued at the server's frozen time. */
 export function validClaims(server: TestServer, sub: string): Record<string, unknown> {
-  const iat = server.clock.seconds();
-  return {
-    sub,
-    scope: [],
-    iss: server.config.issuer,
-    aud: server.config.audience,
-    iat,
-    exp: iat + server.config.tokenLifetimeSeconds,
-    jti: 'security-test',
-  };
+  return { ...standardClaims(server, sub), jti: 'security-test' };
 }
 
 export const transports = ['REST', 'tRPC'] as const;
@@ -112,42 +104,10 @@ export async function refresh(
   };
 }
 
-export interface SentResponse {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
+export type SentResponse = RawResponse;
 
 /** Sends one HTTP request to the test server on 127.0.0.1, optionally from another loopback address. */
-export function send(
-  url: string,
-  headers: string[] = [],
-  method = 'GET',
-  localAddress?: string,
-): Promise<SentResponse> {
-  return new Promise((resolve, reject) => {
-    // A header list replaces Node's default headers, so the Host header HTTP/1.1 requires is added here.
-    const allHeaders = ['Host', new URL(url).host, ...headers];
-    const options =
-      localAddress === undefined
-        ? { method, headers: allHeaders }
-        : { method, headers: allHeaders, localAddress };
-    const outgoing = request(url, options, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () =>
-        resolve({
-          status: response.statusCode ?? 0,
-          headers: response.headers,
-          body: Buffer.concat(chunks).toString('utf8'),
-        }),
-      );
-      response.on('error', reject);
-    });
-    outgoing.on('error', reject);
-    outgoing.end();
-  });
-}
+export const send = rawRequest;
 
 /**
  * Asserts a 401 with `error="invalid_token"` in the challenge and a message matching

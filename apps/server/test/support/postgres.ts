@@ -58,7 +58,9 @@ export async function createTestDatabase(serverUrl: string): Promise<TestDatabas
 
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
-  const drop = () => adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  const drop = async () => {
+    await adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  };
   return { url: url.toString(), name, drop, [Symbol.asyncDispose]: drop };
 }
 

@@ -34,7 +34,8 @@ export async function callRest(
   const response = await fetch(`${server.url}/v1/token${query}`, {
     headers: headersOf(credentials),
   });
-  return { status: response.status, headers: response.headers, body: await response.json() };
+  const body = (await response.json()) as Record<string, unknown>;
+  return { status: response.status, headers: response.headers, body };
 }
 
 /** Calls the tRPC query `token.refresh` the way @trpc/client does for a non-batched GET. */
