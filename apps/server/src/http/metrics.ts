@@ -1,13 +1,10 @@
-import { TOKEN_PATH } from '@tdb/contracts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
+import { refreshTransport } from './refresh-route.js';
+
 /** Upper bounds of the latency buckets in seconds, from 1 ms to 5 s. */
 const durationBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
-
-/** The tRPC plugin's route. Its `path` parameter names the procedure, or several for a batch. */
-const trpcRoute = '/trpc/:path';
-const trpcRefreshProcedure = 'token.refresh';
 
 /**
  * Statuses exported as 0 from the start, so a rate over them exists before the first failure.
@@ -81,19 +78,12 @@ export function registerMetrics(app: FastifyInstance): void {
     done();
   });
 
-  /** Picks the transport of a refresh request, or undefined for any other request. */
+  /** Picks the metrics of a refresh request's transport, or undefined for any other request. */
   function refreshMetrics(request: FastifyRequest): TransportMetrics | undefined {
-    const route = request.routeOptions.url;
-    if (route === TOKEN_PATH) return request.method === 'GET' ? rest : undefined;
-
     // NOTE: a tRPC batch of several calls counts once, with the status of the whole response.
-    if (route === trpcRoute) {
-      const procedures = (request.params as { path?: unknown }).path;
-      return typeof procedures === 'string' && procedures.includes(trpcRefreshProcedure)
-        ? trpc
-        : undefined;
-    }
-    return undefined;
+    const transport = refreshTransport(request);
+    if (transport === undefined) return undefined;
+    return transport === 'rest' ? rest : trpc;
   }
 
   app.get('/metrics', async (_request, reply) => {

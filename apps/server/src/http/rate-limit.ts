@@ -1,10 +1,10 @@
 import { isIPv6 } from 'node:net';
 
-import { TOKEN_PATH } from '@tdb/contracts';
 import { TRPCError } from '@trpc/server';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 import { ServiceError } from '../service-error.js';
+import { refreshTransport } from './refresh-route.js';
 import { type HttpFailure, sendFailure } from './rest-errors.js';
 
 export interface FailedRefreshLimitOptions {
@@ -27,8 +27,6 @@ const failureStatuses = new Set([400, 401, 403]);
 
 /** Upper bound on the addresses tracked at once, so many distinct clients cannot exhaust memory. */
 const MAX_TRACKED_CLIENTS = 10_000;
-
-const trpcRefreshProcedure = 'token.refresh';
 
 interface FailureWindow {
   /** Start of the window in milliseconds: the time of the first failure counted in it. */
@@ -133,19 +131,6 @@ export function rejectIfRateLimited(request: FastifyRequest): void {
 
 function rateLimitedMessage(retryAfter: number): string {
   return `too many failed refreshes from this address; retry after ${retryAfter} seconds`;
-}
-
-/** Tells whether a request is a refresh, by the route Fastify matched, and on which transport. */
-function refreshTransport(request: FastifyRequest): 'rest' | 'trpc' | undefined {
-  const route = request.routeOptions.url;
-  if (route === TOKEN_PATH && request.method === 'GET') return 'rest';
-
-  // The tRPC plugin serves `/trpc/:path`; a batch names several procedures separated by commas.
-  if (route === '/trpc/:path') {
-    const procedures = String((request.params as { path?: unknown }).path ?? '').split(',');
-    if (procedures.includes(trpcRefreshProcedure)) return 'trpc';
-  }
-  return undefined;
 }
 
 /**
