@@ -80,7 +80,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     loggerInstance: (options.logger ?? createLogger(config)) as FastifyBaseLogger,
     // The onResponse hook below writes the one line per request; Fastify's own two are off.
     logController: new LogController({ disableRequestLogging: true }),
-    exposeHeadRoutes: false,
+    // HEAD answers every GET route (health checks often use it) except the refresh, below.
+    exposeHeadRoutes: true,
     clientErrorHandler: (error, socket) => {
       // Malformed HTTP never reaches a route; it still gets the contract body, not Fastify's.
       const tooLarge = (error as { code?: string }).code === 'HPE_HEADER_OVERFLOW';
@@ -155,7 +156,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
 /** REST `GET /v1/token`: runs the same `token.refresh` procedure as tRPC, with the contract's body. */
 function registerRestRoutes(app: FastifyInstance, services: RefreshDependencies): void {
-  app.get(TOKEN_PATH, async (request, reply) => {
+  // A HEAD request would do a whole refresh and throw the new token away, so it gets 405.
+  app.get(TOKEN_PATH, { exposeHeadRoute: false }, async (request, reply) => {
     const context: Context = {
       credentials: {
         authorization: authorizationHeaders(request.raw.rawHeaders),
@@ -217,7 +219,7 @@ async function registerTrpc(app: FastifyInstance, services: RefreshDependencies)
       return context;
     },
     responseHeaders(errors: readonly unknown[]) {
-      const headers: Record<string, string> = { 'cache-control': noStore };
+      const headers: Record<string, string> = { 'cache-control': noStore, pragma: 'no-cache' };
       const first = errors[0];
       if (first !== undefined) {
         const challenge = bearerChallenge(toHttpFailure(first));

@@ -75,6 +75,7 @@ describe.each(transports)('token.refresh over %s', (transport, call) => {
 
     expect(result.status).toBe(transport === 'REST' ? 201 : 200);
     expect(result.headers.get('cache-control')).toBe('no-store');
+    expect(result.headers.get('pragma')).toBe('no-cache');
     expect(typeof result.body['token']).toBe('string');
     expect(result.body['token']).not.toBe(token);
     expect(result.body['expires']).toBe(
@@ -212,6 +213,18 @@ describe.each(transports)('token.refresh over %s', (transport, call) => {
       /both in the Authorization header and in the "token" parameter/,
     );
   });
+});
+
+describe('public endpoints', () => {
+  it.each(['/healthz', '/readyz', '/openapi.json', '/.well-known/jwks.json'])(
+    'answers HEAD %s like GET, without a body',
+    async (path) => {
+      const response = await fetch(`${server.url}${path}`, { method: 'HEAD' });
+
+      expect(response.status).toBe(200);
+      expect(await response.text()).toBe('');
+    },
+  );
 });
 
 describe('REST request shape', () => {
