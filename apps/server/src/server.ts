@@ -6,6 +6,11 @@ import { loadKeyRing } from './keys/key-ring.js';
 import { createLogger } from './logging.js';
 import { openUserStore } from './store/open-user-store.js';
 
+/** The configured address cannot be listened on; the message says which and what to change. */
+export class ListenError extends Error {
+  override name = 'ListenError';
+}
+
 /** Opens the store, loads the keys and listens on the configured address; resolves with the app. */
 export async function startServer(config: Config): Promise<FastifyInstance> {
   const logger = createLogger(config);
@@ -14,6 +19,15 @@ export async function startServer(config: Config): Promise<FastifyInstance> {
   let app: FastifyInstance;
   try {
     const keys = await loadKeyRing(config, logger);
+    logger.info(
+      {
+        alg: keys.signing.alg,
+        kid: keys.signing.kid,
+        verificationKeys: keys.verification.size,
+        store: config.database.kind,
+      },
+      'signing key loaded',
+    );
     app = await buildApp({ config, store, keys, logger });
   } catch (error) {
     await store.close();
@@ -24,6 +38,16 @@ export async function startServer(config: Config): Promise<FastifyInstance> {
     app.log.info('user store closed');
   });
 
-  await app.listen({ host: config.host, port: config.port });
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    await app.close();
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new ListenError(
+        `cannot listen on ${config.host}:${config.port}: the address is already in use. Stop the other process or set PORT (or HOST) to a free address.`,
+      );
+    }
+    throw error;
+  }
   return app;
 }

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -206,8 +207,8 @@ describe('tdb key generate', () => {
     const result = await tdb(['key', 'generate', '--alg', 'HS512']);
 
     expect(result.status).toBe(2);
-    expect(result.stderr.split('\n')[0]).toBe(
-      'tdb: invalid --alg "HS512": expected one of HS256, ES256, EdDSA, RS256',
+    expect(result.stderr).toBe(
+      'tdb: invalid --alg "HS512": expected one of HS256, ES256, EdDSA, RS256 (run "tdb help" for usage)',
     );
   });
 });
@@ -227,8 +228,19 @@ describe('tdb usage and configuration', () => {
     const result = await tdb(args);
 
     expect(result.status).toBe(2);
-    expect(result.stderr.split('\n')[0]).toBe(message);
+    expect(result.stderr).toBe(`${message} (run "tdb help" for usage)`);
   });
+
+  it.each([[['help']], [['user', '--help']], [['token', 'issue', '-h']]])(
+    'prints the usage for %j',
+    async (args) => {
+      const result = await tdb(args);
+
+      expect(result.status).toBe(0);
+      expect(result.stdout).toMatch(/^Usage: tdb <command> \[options\]/);
+      expect(result.stdout).toContain('(HS256 unless --alg says otherwise)');
+    },
+  );
 
   it('fails with 1 and names the variable for an invalid value', async () => {
     const result = await tdb(['user', 'list'], { TOKEN_LIFETIME: 'soon' });
@@ -236,6 +248,20 @@ describe('tdb usage and configuration', () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toBe(
       'tdb: Invalid TOKEN_LIFETIME: "soon". Expected an integer from 1 to 31536000.',
+    );
+  });
+
+  it('fails with 1 and a hint when the port is taken', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as AddressInfo).port;
+
+    const result = await tdb(['serve'], { PORT: String(port), LOG_LEVEL: 'silent' });
+    blocker.close();
+
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe(
+      `tdb: cannot listen on 127.0.0.1:${port}: the address is already in use. Stop the other process or set PORT (or HOST) to a free address.`,
     );
   });
 

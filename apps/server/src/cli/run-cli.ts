@@ -7,7 +7,7 @@ import { generateSigningKey } from '../keys/generate-key.js';
 import { loadKeyRing } from '../keys/key-ring.js';
 import { KeyError, type SigningAlgorithm, supportedAlgorithms } from '../keys/signing-key.js';
 import { createOpenApiDocument } from '../openapi.js';
-import { startServer } from '../server.js';
+import { ListenError, startServer } from '../server.js';
 import { closeGracefully } from '../shutdown.js';
 import { openUserStore } from '../store/open-user-store.js';
 import {
@@ -37,7 +37,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {
-      io.stderr(`tdb: ${error.message}\nRun "tdb help" for usage.`);
+      io.stderr(`tdb: ${error.message} (run "tdb help" for usage)`);
       return 2;
     }
     if (
@@ -45,7 +45,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       error instanceof ConfigError ||
       error instanceof KeyError ||
       error instanceof StoreUnavailableError ||
-      error instanceof DuplicateEmailError
+      error instanceof DuplicateEmailError ||
+      error instanceof ListenError
     ) {
       io.stderr(`tdb: ${error.message}`);
       return 1;
@@ -57,6 +58,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
 async function dispatch(argv: readonly string[], io: CliIo): Promise<void> {
   const [command, ...rest] = argv;
+
+  // `--help` anywhere, as in `tdb user --help`, prints the usage instead of running anything.
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout(usage);
+    return;
+  }
 
   switch (command) {
     case undefined:

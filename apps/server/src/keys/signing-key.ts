@@ -57,6 +57,18 @@ export async function parseSigningKey(text: string, variable: string): Promise<S
     if (jwk.kty === 'oct') return hmacKey(jwkSecret(jwk, variable), variable);
     return asymmetricKey(privateKeyFromJwk(jwk, variable), variable);
   }
+  if (trimmed.includes('-----BEGIN')) {
+    throw new KeyError(
+      variable,
+      `Invalid ${variable}: text precedes the "-----BEGIN" line of the PEM key. Remove it; if the key came from "pnpm tdb key generate", run "pnpm -s tdb key generate" so pnpm prints no header lines.`,
+    );
+  }
+  if (/[\r\n]/.test(trimmed)) {
+    throw new KeyError(
+      variable,
+      `Invalid ${variable}: an HS256 secret must be one line, but the text has several. Expected a secret, a PEM private key or a JWK.`,
+    );
+  }
   return hmacKey(new TextEncoder().encode(trimmed), variable);
 }
 
