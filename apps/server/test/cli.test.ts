@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
@@ -249,6 +249,37 @@ describe('tdb usage and configuration', () => {
     expect(result.stderr).toBe(
       'tdb: Invalid TOKEN_LIFETIME: "soon". Expected an integer from 1 to 31536000.',
     );
+  });
+
+  it('serve logs the signing key alg and kid, never the key', async () => {
+    const child = spawn(process.execPath, [cliPath, 'serve'], {
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        DATA_DIR: dataDir,
+        JWT_SIGNING_KEY: TEST_SECRET,
+        PORT: '0',
+      },
+    });
+    let output = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('Server listening')) resolve();
+      });
+      child.once('exit', () => reject(new Error(`serve exited early: ${output}`)));
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+
+    const loaded = output
+      .split('\n')
+      .filter((line) => line.includes('"msg":"signing key loaded"'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(loaded).toHaveLength(1);
+    expect(loaded[0]).toMatchObject({ alg: 'HS256', store: 'sqlite' });
+    expect(typeof loaded[0]?.['kid']).toBe('string');
+    expect(output).not.toContain(TEST_SECRET);
   });
 
   it('fails with 1 and a hint when the port is taken', async () => {
