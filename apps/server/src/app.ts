@@ -75,9 +75,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     now: options.now ?? Date.now,
   };
 
+  const logger = options.logger ?? createLogger(config);
   const app = Fastify({
     // Typed as Fastify's base logger so the instance keeps Fastify's default generic parameters.
-    loggerInstance: (options.logger ?? createLogger(config)) as FastifyBaseLogger,
+    loggerInstance: logger as FastifyBaseLogger,
     // The onResponse hook below writes the one line per request; Fastify's own two are off.
     logController: new LogController({ disableRequestLogging: true }),
     // HEAD answers every GET route (health checks often use it) except the refresh, below.
@@ -108,7 +109,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     now: services.now,
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
+    // Below `info` (LOG_LEVEL=warn in production) the line would be dropped: skip building it.
+    if (!logger.isLevelEnabled('info')) return done();
+
     const fields: Record<string, unknown> = {
       method: request.method,
       url: redactUrl(request.url),
@@ -119,6 +123,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (userId !== undefined) fields['userId'] = userId;
     if (request.failure !== undefined) fields['reason'] = request.failure.reason;
     request.log.info(fields, 'request completed');
+    done();
   });
 
   app.setNotFoundHandler((request, reply) => {
