@@ -20,6 +20,16 @@ export interface LoadResult {
   p50Ms: number;
   p99Ms: number;
   requests: number;
+  /** Server CPU time per request, all threads, when the caller passed the server. */
+  cpuMicrosecondsPerRequest: number | undefined;
+  /** Server CPU time per request on the main thread, which runs the event loop. */
+  mainThreadMicrosecondsPerRequest: number | undefined;
+}
+
+/** Readers of a server's CPU time in seconds, from /proc. */
+export interface CpuClock {
+  cpuSeconds(): number;
+  mainThreadCpuSeconds(): number;
 }
 
 /**
@@ -27,11 +37,28 @@ export interface LoadResult {
  * same shape. Rejects when any response of either run was not 2xx or a connection failed,
  * because a figure built on error responses would measure the wrong path.
  */
-export async function measure(target: LoadTarget, shape: LoadShape): Promise<LoadResult> {
+export async function measure(
+  target: LoadTarget,
+  shape: LoadShape,
+  server?: CpuClock,
+): Promise<LoadResult> {
   if (shape.warmUpSeconds > 0) {
     await drive(target, { connections: shape.connections, duration: shape.warmUpSeconds });
   }
-  return drive(target, { connections: shape.connections, duration: shape.durationSeconds });
+  const cpuBefore = server?.cpuSeconds();
+  const mainBefore = server?.mainThreadCpuSeconds();
+  const result = await drive(target, {
+    connections: shape.connections,
+    duration: shape.durationSeconds,
+  });
+  if (server !== undefined && cpuBefore !== undefined && mainBefore !== undefined) {
+    const perRequest = (seconds: number) => (seconds * 1e6) / Math.max(1, result.requests);
+    result.cpuMicrosecondsPerRequest = perRequest(server.cpuSeconds() - cpuBefore);
+    result.mainThreadMicrosecondsPerRequest = perRequest(
+      server.mainThreadCpuSeconds() - mainBefore,
+    );
+  }
+  return result;
 }
 
 /** Sends exactly `amount` requests, as fast as the server answers them. */
@@ -69,5 +96,7 @@ async function drive(
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     requests: result['2xx'],
+    cpuMicrosecondsPerRequest: undefined,
+    mainThreadMicrosecondsPerRequest: undefined,
   };
 }

@@ -50,6 +50,10 @@ export interface ServerProcess {
   pid: number;
   /** Resident set size of the process in bytes, read from /proc. */
   residentBytes(): number;
+  /** CPU time the process has used so far, user and system, all threads, in seconds. */
+  cpuSeconds(): number;
+  /** CPU time of the main thread alone, which runs the event loop, in seconds. */
+  mainThreadCpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -91,6 +95,8 @@ export async function startServerProcess(options: StartOptions): Promise<ServerP
     url,
     pid,
     residentBytes: () => residentBytes(pid),
+    cpuSeconds: () => cpuSeconds(`/proc/${pid}/stat`),
+    mainThreadCpuSeconds: () => cpuSeconds(`/proc/${pid}/task/${pid}/stat`),
     stop: () => stopChild(child),
   };
 }
@@ -129,4 +135,17 @@ function residentBytes(pid: number): number {
   const match = /^VmRSS:\s+(\d+) kB$/m.exec(status);
   if (match === null) throw new Error(`no VmRSS line in /proc/${pid}/status`);
   return Number(match[1]) * 1024;
+}
+
+/**
+ * Reads utime and stime from a /proc stat file, of a process or of one of its threads.
+ * Linux counts them in clock ticks, 100 a second on common kernels (`getconf CLK_TCK`).
+ */
+function cpuSeconds(statFile: string): number {
+  const stat = readFileSync(statFile, 'utf8');
+  // The command name in brackets may hold spaces, so fields are counted after its closing bracket.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const userTicks = Number(fields[11]);
+  const systemTicks = Number(fields[12]);
+  return (userTicks + systemTicks) / 100;
 }

@@ -26,8 +26,8 @@ const labels: Record<TransportName, string> = {
 /** Formats the transport comparison as a Markdown table, with ratios against the baseline. */
 export function transportTable(rows: readonly TransportRow[]): string {
   const lines = [
-    '| key | transport | req/s | p50 ms | p99 ms | req/s vs baseline | p99 vs baseline | target |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| key | transport | req/s | p50 ms | p99 ms | CPU µs/req | main thread µs/req | req/s vs baseline | p99 vs baseline | target |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const row of rows) {
     const baseline = rows.find((other) => other.alg === row.alg && other.transport === 'baseline');
@@ -37,7 +37,7 @@ export function transportTable(rows: readonly TransportRow[]): string {
         : row.result.requestsPerSecond / baseline.result.requestsPerSecond;
     const p99Ratio = baseline === undefined ? undefined : row.result.p99Ms / baseline.result.p99Ms;
     lines.push(
-      `| ${row.alg} | ${labels[row.transport]} | ${count(row.result.requestsPerSecond)} | ${row.result.p50Ms} | ${row.result.p99Ms} | ${ratio(throughputRatio)} | ${ratio(p99Ratio)} | ${verdict(row.transport, throughputRatio, p99Ratio)} |`,
+      `| ${row.alg} | ${labels[row.transport]} | ${count(row.result.requestsPerSecond)} | ${row.result.p50Ms} | ${row.result.p99Ms} | ${row.result.cpuMicrosecondsPerRequest?.toFixed(0) ?? ''} | ${row.result.mainThreadMicrosecondsPerRequest?.toFixed(0) ?? ''} | ${ratio(throughputRatio)} | ${ratio(p99Ratio)} | ${verdict(row.transport, throughputRatio, p99Ratio)} |`,
     );
   }
   return lines.join('\n');

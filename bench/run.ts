@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { driveCount, type LoadShape, type LoadTarget, measure } from './load.js';
+import { driveCount, type LoadResult, type LoadShape, type LoadTarget, measure } from './load.js';
 import {
   cliPath,
   type Environment,
@@ -36,6 +36,8 @@ import { seedUsers } from './seed-users.js';
 
 interface Settings {
   shape: LoadShape;
+  /** Rounds of every comparison; each row reports its median round. */
+  rounds: number;
   largeStoreUsers: number;
   /** Users of the large store that get a token; the load cycles through them. */
   largeStoreTokens: number;
@@ -46,7 +48,8 @@ interface Settings {
 const connections = 32;
 
 const fullSettings: Settings = {
-  shape: { connections, warmUpSeconds: 3, durationSeconds: 10 },
+  shape: { connections, warmUpSeconds: 3, durationSeconds: 6 },
+  rounds: 3,
   largeStoreUsers: 1_000_000,
   largeStoreTokens: 32,
   refreshes: 1_000_000,
@@ -56,6 +59,7 @@ const fullSettings: Settings = {
 
 const quickSettings: Settings = {
   shape: { connections, warmUpSeconds: 1, durationSeconds: 3 },
+  rounds: 1,
   largeStoreUsers: 100_000,
   largeStoreTokens: 8,
   refreshes: 20_000,
@@ -101,7 +105,7 @@ try {
 async function benchmark(root: string, options: Settings): Promise<void> {
   const shape = options.shape;
   print(
-    `Load: autocannon, ${shape.connections} connections, ${shape.warmUpSeconds} s warm-up, then ${shape.durationSeconds} s measured, per row.\n`,
+    `Load: autocannon, ${shape.connections} connections; ${options.rounds} round(s) of every row, each ${shape.durationSeconds} s measured after a warm-up (${shape.warmUpSeconds} s in the first round, 1 s after); rows show the median round.\n`,
   );
 
   const rows: TransportRow[] = [];
@@ -109,7 +113,7 @@ async function benchmark(root: string, options: Settings): Promise<void> {
   for (const alg of algorithms) {
     const fixture = await prepareFixture(path.join(root, alg), alg);
     fixtures.set(alg, fixture);
-    rows.push(...(await compareTransports(fixture, shape)));
+    rows.push(...(await compareTransports(fixture, options)));
   }
   print(`\n${transportTable(rows)}\n`);
 
@@ -171,44 +175,83 @@ async function prepareLargeFixture(
   return { ...base, tokens, users: options.largeStoreUsers };
 }
 
-/** Measures REST, tRPC, the baseline and the trpc-to-openapi adapter in turn, on one data folder. */
-async function compareTransports(fixture: Fixture, shape: LoadShape): Promise<TransportRow[]> {
-  const rows: TransportRow[] = [];
-  const runs: Array<{
-    transport: TransportName;
-    start: () => Promise<ServerProcess>;
-    path: string;
-  }> = [
-    { transport: 'rest', start: () => startProduct(fixture), path: '/v1/token' },
-    { transport: 'trpc', start: () => startProduct(fixture), path: '/trpc/token.refresh' },
-    {
-      transport: 'baseline',
-      start: () => startScript('baseline', 'baseline.ts', fixture),
-      path: '/v1/token',
-    },
-    {
-      transport: 'openapiAdapter',
-      start: () => startScript('trpc-to-openapi adapter', 'openapi-adapter.ts', fixture),
-      path: '/v1/token',
-    },
-  ];
+/** A server under measurement and the URL its load goes to. */
+interface Contender<Name> {
+  name: Name;
+  server: ServerProcess;
+  target: LoadTarget;
+}
 
-  for (const run of runs) {
-    const server = await run.start();
-    try {
-      const result = await measure(
-        { url: `${server.url}${run.path}`, tokens: fixture.tokens },
-        shape,
-      );
-      rows.push({ alg: fixture.alg, transport: run.transport, result });
+/**
+ * Measures every contender in turn, round after round, so a burst of other work on the
+ * machine hits all of them alike. The first round of each warms up for the full warm-up,
+ * later rounds for 1 s. Returns each contender's median round by requests per second.
+ */
+async function measureInRounds<Name extends string>(
+  contenders: readonly Contender<Name>[],
+  shape: LoadShape,
+  rounds: number,
+  label: string,
+): Promise<Map<Name, LoadResult>> {
+  const results = new Map<Name, LoadResult[]>();
+  for (let round = 0; round < rounds; round += 1) {
+    for (const contender of contenders) {
+      const warmUpSeconds = round === 0 ? shape.warmUpSeconds : Math.min(1, shape.warmUpSeconds);
+      const result = await measure(contender.target, { ...shape, warmUpSeconds }, contender.server);
+      results.set(contender.name, [...(results.get(contender.name) ?? []), result]);
       print(
-        `${fixture.alg} ${run.transport}: ${Math.round(result.requestsPerSecond)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms`,
+        `${label} ${contender.name}, round ${round + 1}: ${Math.round(result.requestsPerSecond)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, server CPU ${cpu(result)} µs per request`,
       );
-    } finally {
-      await server.stop();
     }
   }
-  return rows;
+
+  const medians = new Map<Name, LoadResult>();
+  for (const [name, runs] of results) {
+    const sorted = [...runs].sort(
+      (left, right) => left.requestsPerSecond - right.requestsPerSecond,
+    );
+    const median = sorted[Math.floor(sorted.length / 2)];
+    if (median !== undefined) medians.set(name, median);
+  }
+  return medians;
+}
+
+/** Measures REST, tRPC, the baseline and the trpc-to-openapi adapter on one data folder. */
+async function compareTransports(fixture: Fixture, options: Settings): Promise<TransportRow[]> {
+  const starts: Array<{ name: TransportName; start: () => Promise<ServerProcess>; path: string }> =
+    [
+      { name: 'rest', start: () => startProduct(fixture), path: '/v1/token' },
+      { name: 'trpc', start: () => startProduct(fixture), path: '/trpc/token.refresh' },
+      {
+        name: 'baseline',
+        start: () => startScript('baseline', 'baseline.ts', fixture),
+        path: '/v1/token',
+      },
+      {
+        name: 'openapiAdapter',
+        start: () => startScript('trpc-to-openapi adapter', 'openapi-adapter.ts', fixture),
+        path: '/v1/token',
+      },
+    ];
+
+  const contenders: Array<Contender<TransportName>> = [];
+  try {
+    for (const entry of starts) {
+      const server = await entry.start();
+      contenders.push({
+        name: entry.name,
+        server,
+        target: { url: `${server.url}${entry.path}`, tokens: fixture.tokens },
+      });
+    }
+    const medians = await measureInRounds(contenders, options.shape, options.rounds, fixture.alg);
+    return contenders.flatMap((contender) => {
+      const result = medians.get(contender.name);
+      return result === undefined ? [] : [{ alg: fixture.alg, transport: contender.name, result }];
+    });
+  } finally {
+    for (const contender of contenders) await contender.server.stop();
+  }
 }
 
 /** Measures REST on the 1-user and the large store, then memory across the long refresh run. */
@@ -218,59 +261,78 @@ async function measureStoreScale(
   options: Settings,
 ): Promise<{ scale: ScaleResult; memory: MemoryResult }> {
   const smallServer = await startProduct(small);
-  let smallResult: ScaleResult['small'];
   try {
-    smallResult = await measure(restTarget(smallServer, small), options.shape);
+    const largeServer = await startProduct(large);
+    try {
+      const medians = await measureInRounds(
+        [
+          { name: 'small', server: smallServer, target: restTarget(smallServer, small) },
+          { name: 'large', server: largeServer, target: restTarget(largeServer, large) },
+        ],
+        options.shape,
+        options.rounds,
+        'REST store',
+      );
+      const smallResult = medians.get('small');
+      const largeResult = medians.get('large');
+      if (smallResult === undefined || largeResult === undefined) {
+        throw new Error('the store comparison produced no result');
+      }
+      await smallServer.stop();
+
+      const memory = await measureMemory(largeServer, large, options);
+      return {
+        scale: {
+          smallStoreUsers: small.users,
+          largeStoreUsers: large.users,
+          small: smallResult,
+          large: largeResult,
+        },
+        memory,
+      };
+    } finally {
+      await largeServer.stop();
+    }
   } finally {
     await smallServer.stop();
   }
+}
 
-  const server = await startProduct(large);
+/** Reads resident memory before and after `options.refreshes` refreshes, sampling the peak. */
+async function measureMemory(
+  server: ServerProcess,
+  fixture: Fixture,
+  options: Settings,
+): Promise<MemoryResult> {
+  const beforeBytes = server.residentBytes();
+  let peakBytes = beforeBytes;
+  const sampler = setInterval(() => {
+    peakBytes = Math.max(peakBytes, server.residentBytes());
+  }, 500);
+
+  let run: LoadResult;
   try {
-    const largeResult = await measure(restTarget(server, large), options.shape);
     print(
-      `REST with ${small.users} user: ${Math.round(smallResult.requestsPerSecond)} req/s; with ${large.users.toLocaleString('en-US')} users: ${Math.round(largeResult.requestsPerSecond)} req/s`,
+      `Sending ${options.refreshes.toLocaleString('en-US')} refreshes for the memory figure...`,
     );
-
-    const beforeBytes = server.residentBytes();
-    let peakBytes = beforeBytes;
-    const sampler = setInterval(() => {
-      peakBytes = Math.max(peakBytes, server.residentBytes());
-    }, 500);
-    let run: Awaited<ReturnType<typeof driveCount>>;
-    try {
-      print(
-        `Sending ${options.refreshes.toLocaleString('en-US')} refreshes for the memory figure...`,
-      );
-      run = await driveCount(
-        restTarget(server, large),
-        options.shape.connections,
-        options.refreshes,
-      );
-    } finally {
-      clearInterval(sampler);
-    }
-    const afterBytes = server.residentBytes();
-
-    return {
-      scale: {
-        smallStoreUsers: small.users,
-        largeStoreUsers: large.users,
-        small: smallResult,
-        large: largeResult,
-      },
-      memory: {
-        refreshes: run.requests,
-        requestsPerSecond: run.requestsPerSecond,
-        beforeBytes,
-        afterBytes,
-        peakBytes: Math.max(peakBytes, afterBytes),
-        boundBytes: options.memoryBoundBytes,
-      },
-    };
+    run = await driveCount(
+      restTarget(server, fixture),
+      options.shape.connections,
+      options.refreshes,
+    );
   } finally {
-    await server.stop();
+    clearInterval(sampler);
   }
+  const afterBytes = server.residentBytes();
+
+  return {
+    refreshes: run.requests,
+    requestsPerSecond: run.requestsPerSecond,
+    beforeBytes,
+    afterBytes,
+    peakBytes: Math.max(peakBytes, afterBytes),
+    boundBytes: options.memoryBoundBytes,
+  };
 }
 
 /** Runs each server under REST or tRPC load with `--cpu-prof` and prints where the time goes. */
@@ -292,7 +354,14 @@ async function profile(root: string, shape: LoadShape): Promise<void> {
           : [...profileFlags, '--import', 'tsx', run.script];
       const server = await startWithPort(run.title, args, fixture.env);
       try {
-        await measure({ url: `${server.url}${run.path}`, tokens: fixture.tokens }, shape);
+        const result = await measure(
+          { url: `${server.url}${run.path}`, tokens: fixture.tokens },
+          shape,
+          server,
+        );
+        print(
+          `\n${run.title}: ${Math.round(result.requestsPerSecond)} req/s, server CPU ${cpu(result)} µs per request, while profiled`,
+        );
       } finally {
         await server.stop();
       }
@@ -330,6 +399,12 @@ async function startWithPort(
 
 function restTarget(server: ServerProcess, fixture: Fixture): LoadTarget {
   return { url: `${server.url}/v1/token`, tokens: fixture.tokens };
+}
+
+function cpu(result: LoadResult): string {
+  const all = result.cpuMicrosecondsPerRequest?.toFixed(0) ?? '?';
+  const main = result.mainThreadMicrosecondsPerRequest?.toFixed(0) ?? '?';
+  return `${all} (main thread ${main})`;
 }
 
 function machineDescription(): string {
