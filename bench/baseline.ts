@@ -2,7 +2,7 @@
  * The bare baseline of the benchmark: a `node:http` server that does the work of one refresh
  * with the libraries the product uses (jose, better-sqlite3) and nothing else. It reads the
  * Bearer header, verifies the token with the same key and claim rules, looks the user up
- * with a prepared statement, signs a new token and answers 201 with `{token, expires}`.
+ * with a prepared statement, signs a new token and responds with 201 and `{token, expires}`.
  * Any failure is a bare 401, 403 or 404: the baseline measures the success path only.
  *
  * Environment: PORT, DATA_DIR, JWT_SIGNING_KEY (an HS256 secret or a PKCS#8 PEM key),
@@ -55,11 +55,11 @@ const header = { alg: key.alg, typ: 'JWT', kid: key.kid };
 
 const server = createServer((request, response) => {
   if (request.url === '/v1/token') {
-    refresh(request, response).catch(() => answer(response, 500, { message: 'internal error' }));
+    refresh(request, response).catch(() => respond(response, 500, { message: 'internal error' }));
   } else if (request.url === '/healthz') {
-    answer(response, 200, { status: 'ok' });
+    respond(response, 200, { status: 'ok' });
   } else {
-    answer(response, 404, { message: 'not found' });
+    respond(response, 404, { message: 'not found' });
   }
 });
 server.listen(port, '127.0.0.1');
@@ -73,7 +73,7 @@ process.once('SIGTERM', () => {
 async function refresh(request: IncomingMessage, response: ServerResponse): Promise<void> {
   const token = bearerPattern.exec(request.headers.authorization ?? '')?.[1];
   if (token === undefined || Buffer.byteLength(token) > maxTokenBytes) {
-    answer(response, 401, { message: 'token missing or too large' });
+    respond(response, 401, { message: 'token missing or too large' });
     return;
   }
 
@@ -91,17 +91,17 @@ async function refresh(request: IncomingMessage, response: ServerResponse): Prom
     if ((payload.iat ?? 0) > nowSeconds + leewaySeconds) throw new Error('iat in the future');
     claims = payload as { sub: string; scope: unknown };
   } catch {
-    answer(response, 401, { message: 'token invalid' });
+    respond(response, 401, { message: 'token invalid' });
     return;
   }
 
   const user = findUser.get(claims.sub);
   if (user === undefined) {
-    answer(response, 401, { message: 'user not found' });
+    respond(response, 401, { message: 'user not found' });
     return;
   }
   if (user.locked === 1) {
-    answer(response, 403, { message: 'User is locked' });
+    respond(response, 403, { message: 'User is locked' });
     return;
   }
 
@@ -121,10 +121,10 @@ async function refresh(request: IncomingMessage, response: ServerResponse): Prom
     .setExpirationTime(expires)
     .setJti(randomUUID())
     .sign(key.signKey);
-  answer(response, 201, { token: issued, expires }, true);
+  respond(response, 201, { token: issued, expires }, true);
 }
 
-function answer(response: ServerResponse, status: number, body: object, noStore = false): void {
+function respond(response: ServerResponse, status: number, body: object, noStore = false): void {
   const text = JSON.stringify(body);
   const headers: Record<string, string | number> = {
     'content-type': 'application/json; charset=utf-8',

@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
 
-/** How hard and how long one load run drives a server. */
+/** The connection count and durations of one load run. */
 export interface LoadShape {
   connections: number;
   warmUpSeconds: number;
@@ -10,11 +10,11 @@ export interface LoadShape {
 export interface LoadTarget {
   /** Full URL of the endpoint, on 127.0.0.1. */
   url: string;
-  /** Tokens sent as `Authorization: Bearer`; each connection cycles through them in order. */
+  /** Tokens sent as `Authorization: Bearer`. Each connection cycles through them in order. */
   tokens: readonly string[];
 }
 
-/** What one measured run produced; only 2xx responses count towards the latency figures. */
+/** Figures of one measured run. Only 2xx responses count towards the latency figures. */
 export interface LoadResult {
   requestsPerSecond: number;
   p50Ms: number;
@@ -61,7 +61,7 @@ export async function measure(
   return result;
 }
 
-/** Sends exactly `amount` requests, as fast as the server answers them. */
+/** Sends exactly `amount` requests, as fast as the server responds. */
 export function driveCount(
   target: LoadTarget,
   connections: number,

@@ -63,11 +63,11 @@ export interface StartOptions {
   args: string[];
   env: Environment;
   port: number;
-  /** A path that answers 2xx once the server is ready. */
+  /** A path that responds with 2xx once the server is ready. */
   readyPath: string;
 }
 
-/** Starts a node process and waits until its ready path answers; kills it if it never does. */
+/** Starts a node process and waits for its ready path to respond, or kills it after 30 s. */
 export async function startServerProcess(options: StartOptions): Promise<ServerProcess> {
   const child = spawn(process.execPath, options.args, {
     cwd: benchDir,
@@ -114,7 +114,7 @@ async function waitUntilReady(child: ChildProcess, url: string, name: string): P
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`${name} did not answer ${url} within 30 s`);
+  throw new Error(`${name} did not respond at ${url} within 30 s`);
 }
 
 /** Sends SIGTERM, then SIGKILL after 5 s, and resolves when the process has exited. */

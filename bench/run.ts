@@ -1,7 +1,7 @@
 /**
  * `pnpm bench`: measures the token refresh of the built server against a bare `node:http`
- * baseline that does the same work with the same libraries, for HS256 and ES256 keys; then
- * the REST figure with 1 user against a large store, and resident memory across a long run of
+ * baseline that does the same work with the same libraries, for HS256 and ES256 keys. Then it
+ * measures REST with 1 user against a large store, and resident memory across a long run of
  * refreshes. Everything listens on 127.0.0.1 and is stopped and deleted at the end.
  *
  *   pnpm bench            the recorded run, about 8 minutes on 2 cores
@@ -36,10 +36,10 @@ import { seedUsers } from './seed-users.js';
 
 interface Settings {
   shape: LoadShape;
-  /** Rounds of every comparison; each row reports its median round. */
+  /** Rounds of every comparison. Each row reports its median round. */
   rounds: number;
   largeStoreUsers: number;
-  /** Users of the large store that get a token; the load cycles through them. */
+  /** Users of the large store that get a token. The load cycles through them. */
   largeStoreTokens: number;
   refreshes: number;
   memoryBoundBytes: number;

@@ -266,7 +266,10 @@ function allowsAlgorithm(keys: KeyRing, alg: string): boolean {
  */
 function checkSegment(segment: string, part: 'header' | 'payload' | 'signature'): void {
   const remainder = segment.length % 4;
-  const unusedBits = remainder === 2 ? 0b1111 : remainder === 3 ? 0b11 : 0;
+  // Two characters carry 12 bits for 1 byte, three carry 18 bits for 2 bytes.
+  let unusedBits = 0;
+  if (remainder === 2) unusedBits = 0b1111;
+  if (remainder === 3) unusedBits = 0b11;
   const canonical =
     remainder !== 1 &&
     segmentPattern.test(segment) &&

@@ -23,7 +23,7 @@ import { registerTrpcRoutes } from './trpc-routes.js';
 
 // The same router is served twice: under /direct with token.refresh on the direct path, and
 // under /adapter through @trpc/server's Fastify adapter only. Every request must get the same
-// answer from both, apart from the fresh `jti` in a new token and the transfer encoding.
+// response from both, apart from the fresh `jti` in a new token and the transfer encoding.
 
 const clock = frozenClock();
 let app: FastifyInstance;
@@ -155,7 +155,7 @@ function comparableBody(body: string): unknown {
 
 describe('tRPC direct query path', () => {
   for (const testCase of cases) {
-    it(`answers ${testCase.name} as the adapter does`, async () => {
+    it(`responds to ${testCase.name} like the adapter`, async () => {
       const query = testCase.query?.() ?? '';
       const headers = testCase.headers?.() ?? [];
       const direct = await rawRequest(`${baseUrl}/direct/token.refresh${query}`, headers);
@@ -167,7 +167,7 @@ describe('tRPC direct query path', () => {
         expect(direct.headers[name], name).toEqual(adapter.headers[name]);
       }
       expect(comparableBody(direct.body)).toEqual(comparableBody(adapter.body));
-      // The adapter streams its body in chunks; the direct path sends it in one piece.
+      // The adapter streams its body in chunks, and the direct path sends it in one piece.
       expect(adapter.headers['transfer-encoding']).toBe('chunked');
       expect(direct.headers['content-length']).toBe(String(Buffer.byteLength(direct.body)));
     });

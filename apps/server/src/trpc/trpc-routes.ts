@@ -14,7 +14,7 @@ import { getHTTPStatusCode } from '@trpc/server/http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 export interface TrpcRoutesOptions<TContext> {
-  /** Where the routes live, for example `/trpc`. */
+  /** Path prefix of the routes, for example `/trpc`. */
   prefix: string;
   router: AnyRouter;
   /**
@@ -22,7 +22,7 @@ export interface TrpcRoutesOptions<TContext> {
    * Only list procedures whose output is plain JSON: a direct call never streams.
    */
   directQueries: readonly string[];
-  /** Builds the context of one request; a thrown TRPCError fails the call. */
+  /** Builds the context of one request. A thrown TRPCError fails the call. */
   createContext(request: FastifyRequest): TContext;
   /** Headers for the response, given the errors of its calls (empty on success). */
   responseHeaders(errors: readonly TRPCError[]): Record<string, string>;
@@ -86,7 +86,7 @@ export async function registerTrpcRoutes<TContext>(
 }
 
 /**
- * Returns the call when the request is one the direct path answers exactly as tRPC would:
+ * Returns the call when the direct path can respond to the request exactly as tRPC would:
  * GET of a listed query, no query parameter but one `input` holding valid JSON, no
  * streaming `Accept`, and no body content type that tRPC would parse differently.
  */
@@ -121,7 +121,7 @@ function directCall<TContext>(
   try {
     return { path, procedure, input: JSON.parse(rawInput) };
   } catch {
-    // tRPC's own answer to invalid JSON is left to the adapter.
+    // tRPC's own response to invalid JSON is left to the adapter.
     return undefined;
   }
 }
