@@ -62,6 +62,8 @@ export function registerFailedRefreshLimit(
   };
 
   app.addHook('onRequest', async (request, reply) => {
+    // With no address tracked, which is the usual state, nothing below can apply.
+    if (windows.size === 0) return;
     const transport = refreshTransport(request);
     if (transport === undefined) return;
 
@@ -86,8 +88,8 @@ export function registerFailedRefreshLimit(
   });
 
   app.addHook('onResponse', async (request, reply) => {
-    if (request.retryAfterSeconds !== undefined) return;
     if (!failureStatuses.has(reply.statusCode)) return;
+    if (request.retryAfterSeconds !== undefined) return;
     if (refreshTransport(request) === undefined) return;
 
     const now = options.now();
