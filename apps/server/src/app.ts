@@ -81,7 +81,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     loggerInstance: logger as FastifyBaseLogger,
     // The onResponse hook below writes the one line per request; Fastify's own two are off.
     logController: new LogController({ disableRequestLogging: true }),
-    // HEAD answers every GET route (health checks often use it) except the refresh, below.
+    // Every GET route also serves HEAD, which health checks often use, except the refresh below.
     exposeHeadRoutes: true,
     clientErrorHandler: (error, socket) => {
       // Malformed HTTP never reaches a route; it still gets the contract body, not Fastify's.
@@ -201,7 +201,7 @@ function registerRestRoutes(app: FastifyInstance, services: RefreshDependencies)
   app.route({
     method: otherMethods,
     url: TOKEN_PATH,
-    // Answering in onRequest, before the body is read, keeps a POST with an unknown content type
+    // Sending the 405 in onRequest, before the body is read, keeps a POST with an unknown content type
     // or invalid JSON at 405 instead of 415 or 400.
     onRequest: methodNotAllowed,
     handler: methodNotAllowed,

@@ -6,7 +6,7 @@ import { loadKeyRing } from './keys/key-ring.js';
 import { createLogger } from './logging.js';
 import { openUserStore } from './store/open-user-store.js';
 
-/** The configured address cannot be listened on; the message says which and what to change. */
+/** The server cannot listen on the configured address; the message names it and what to change. */
 export class ListenError extends Error {
   override name = 'ListenError';
 }

@@ -14,7 +14,7 @@ describe('parseSigningKey', () => {
     expect(key.alg).toBe('EdDSA');
   });
 
-  it('refuses text before the PEM block instead of using it all as a secret', async () => {
+  it('rejects text before the PEM block', async () => {
     const captured = `> tdb@ tdb /work\n> node apps/server/dist/cli.js key generate --alg EdDSA\n\n${pem}`;
 
     await expect(parseSigningKey(captured, 'JWT_SIGNING_KEY_FILE')).rejects.toThrow(KeyError);

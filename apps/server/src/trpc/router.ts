@@ -15,14 +15,14 @@ import { refreshToken } from '../refresh/refresh-token.js';
 import { ServiceError } from '../service-error.js';
 import type { Context } from './context.js';
 
-/** The statuses the refresh operation can answer with, documented in the OpenAPI document. */
+/** The error statuses of the refresh operation, documented in the OpenAPI document. */
 export const refreshErrorStatuses = [400, 401, 403, 405, 422, 429, 503] as const;
 
 const t = initTRPC
   .context<Context>()
   .meta<OpenApiMeta>()
   .create({
-    // Stacks never leave the process, whatever NODE_ENV says.
+    // Stacks never leave the process, whatever the value of NODE_ENV.
     isDev: false,
     errorFormatter({ shape, error }) {
       const cause = error.cause;

@@ -86,9 +86,9 @@ export async function registerTrpcRoutes<TContext>(
 }
 
 /**
- * Returns the call when the direct path can respond to the request exactly as tRPC would:
- * GET of a listed query, no query parameter but one `input` holding valid JSON, no
- * streaming `Accept`, and no body content type that tRPC would parse differently.
+ * Returns the call when the direct path can respond to the request exactly as tRPC would.
+ * That holds for a GET of a listed query whose only query parameter is one `input` of valid
+ * JSON, with no streaming `Accept` and no body content type that tRPC would parse differently.
  */
 function directCall<TContext>(
   request: FastifyRequest,
