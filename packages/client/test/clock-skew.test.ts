@@ -4,7 +4,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { startTestServer, type TestServer } from '../../../apps/server/test/support/test-server.js';
 import { createTdbClient, readTokenTimes, type TdbClient } from '../src/index.js';
-import { type LiveClock, liveClock, skewedNow } from './support/live-clock.js';
+import {
+  issueTokenExpiringIn,
+  type LiveClock,
+  liveClock,
+  skewedNow,
+} from './support/live-clock.js';
 import { type ResourceServer, startResourceServer } from './support/resource-server.js';
 import { loggedRequests, refreshRequests } from './support/server-requests.js';
 
@@ -35,13 +40,6 @@ async function start(): Promise<{ clock: LiveClock; userId: string }> {
   return { clock, userId: user.id };
 }
 
-async function tokenExpiringIn(clock: LiveClock, userId: string, seconds: number): Promise<string> {
-  clock.shiftMs = -(LIFETIME_SECONDS - seconds) * 1000;
-  const token = await server.issueToken(userId);
-  clock.shiftMs = 0;
-  return token;
-}
-
 function noRejections() {
   return loggedRequests(server).filter((request) => request.status >= 400);
 }
@@ -49,7 +47,7 @@ function noRejections() {
 describe('client clock 10 minutes behind the server', () => {
   it('still refreshes the token before it expires', async () => {
     const { clock, userId } = await start();
-    const firstToken = await tokenExpiringIn(clock, userId, 3);
+    const firstToken = await issueTokenExpiringIn(server, clock, userId, 3);
     const firstExpiry = readTokenTimes(firstToken).expires;
     client = createTdbClient({
       baseUrl: server.url,
@@ -83,7 +81,7 @@ describe('client clock 10 minutes behind the server', () => {
 describe('client clock 10 minutes ahead of the server', () => {
   it('refreshes once and then trusts the new token', async () => {
     const { clock, userId } = await start();
-    const firstToken = await tokenExpiringIn(clock, userId, 5);
+    const firstToken = await issueTokenExpiringIn(server, clock, userId, 5);
     client = createTdbClient({
       baseUrl: server.url,
       token: firstToken,
@@ -104,7 +102,7 @@ describe('client clock 10 minutes ahead of the server', () => {
 
   it('keeps a background refresh on time', async () => {
     const { clock, userId } = await start();
-    const firstToken = await tokenExpiringIn(clock, userId, 4);
+    const firstToken = await issueTokenExpiringIn(server, clock, userId, 4);
     const issued: number[] = [];
     client = createTdbClient({
       baseUrl: server.url,

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { startTestServer, type TestServer } from '../../../apps/server/test/support/test-server.js';
 import { createTdbClient, type TdbClient } from '../src/index.js';
-import { type LiveClock, liveClock } from './support/live-clock.js';
+import { issueTokenExpiringIn, type LiveClock, liveClock } from './support/live-clock.js';
 import { recordingFetch } from './support/recording-fetch.js';
 import { type ResourceServer, startResourceServer } from './support/resource-server.js';
 import { refreshRequests } from './support/server-requests.js';
@@ -30,18 +30,10 @@ async function start(): Promise<{ clock: LiveClock; userId: string }> {
   return { clock, userId: user.id };
 }
 
-/** Issues a token that expires `seconds` from now by real time, then puts the clock back. */
-async function tokenExpiringIn(clock: LiveClock, userId: string, seconds: number): Promise<string> {
-  clock.shiftMs = -(LIFETIME_SECONDS - seconds) * 1000;
-  const token = await server.issueToken(userId);
-  clock.shiftMs = 0;
-  return token;
-}
-
 describe('concurrent calls with an expiring token', () => {
   it('share one refresh and all succeed', async () => {
     const { clock, userId } = await start();
-    const oldToken = await tokenExpiringIn(clock, userId, 20);
+    const oldToken = await issueTokenExpiringIn(server, clock, userId, 20);
     const recorder = recordingFetch();
     client = createTdbClient({
       baseUrl: server.url,
@@ -65,7 +57,7 @@ describe('concurrent calls with an expiring token', () => {
 
   it('share one refresh across tRPC and fetch', async () => {
     const { clock, userId } = await start();
-    const oldToken = await tokenExpiringIn(clock, userId, 20);
+    const oldToken = await issueTokenExpiringIn(server, clock, userId, 20);
     const issued: string[] = [];
     client = createTdbClient({
       baseUrl: server.url,
@@ -88,7 +80,7 @@ describe('concurrent calls with an expiring token', () => {
 
   it('refresh only within the margin', async () => {
     const { clock, userId } = await start();
-    const token = await tokenExpiringIn(clock, userId, 120);
+    const token = await issueTokenExpiringIn(server, clock, userId, 120);
     client = createTdbClient({
       baseUrl: server.url,
       token,
@@ -117,7 +109,7 @@ describe('background refresh', () => {
   it('lets waiting calls join its refresh', async () => {
     const { clock, userId } = await start();
     // Due 18 s before expiry: the timer fires about 2 s from now.
-    const oldToken = await tokenExpiringIn(clock, userId, 20);
+    const oldToken = await issueTokenExpiringIn(server, clock, userId, 20);
     const recorder = recordingFetch();
     const heldRefresh = recorder.hold('/trpc/token.refresh');
     client = createTdbClient({
@@ -147,7 +139,7 @@ describe('background refresh', () => {
     const { clock, userId } = await start();
     // Within the 30 s margin already: the first call refreshes, and the timer fires at its
     // minimum delay of 1 s, while that refresh is still held.
-    const oldToken = await tokenExpiringIn(clock, userId, 20);
+    const oldToken = await issueTokenExpiringIn(server, clock, userId, 20);
     const recorder = recordingFetch();
     const heldRefresh = recorder.hold('/trpc/token.refresh');
     client = createTdbClient({
@@ -175,7 +167,7 @@ describe('background refresh', () => {
 
   it('refreshes ahead of expiry without calls', async () => {
     const { clock, userId } = await start();
-    const oldToken = await tokenExpiringIn(clock, userId, 20);
+    const oldToken = await issueTokenExpiringIn(server, clock, userId, 20);
     const issued: number[] = [];
     client = createTdbClient({
       baseUrl: server.url,

@@ -1,4 +1,5 @@
 import type { TestClock } from '../../../../apps/server/test/support/clock.js';
+import type { TestServer } from '../../../../apps/server/test/support/test-server.js';
 
 /**
  * A server clock that runs with real time plus a shift the test sets. Node writes the `Date`
@@ -28,4 +29,20 @@ export function liveClock(): LiveClock {
 /** Returns a client clock that runs `skewSeconds` ahead of real time, or behind when negative. */
 export function skewedNow(skewSeconds: number): () => number {
   return () => Date.now() + skewSeconds * 1000;
+}
+
+/**
+ * Issues a token that expires `seconds` from now by real time: the server's clock is moved
+ * back by the rest of the token lifetime while it signs, then put back.
+ */
+export async function issueTokenExpiringIn(
+  server: TestServer,
+  clock: LiveClock,
+  userId: string,
+  seconds: number,
+): Promise<string> {
+  clock.shiftMs = -(server.config.tokenLifetimeSeconds - seconds) * 1000;
+  const token = await server.issueToken(userId);
+  clock.shiftMs = 0;
+  return token;
 }
