@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 const { packageManager } = JSON.parse(
   readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
 );
-const wanted = packageManager.replace(/^pnpm@/, '');
+const expectedVersion = packageManager.replace(/^pnpm@/, '');
 
 function run(command) {
   execSync(command, { stdio: 'inherit' });
@@ -24,9 +24,9 @@ function installedPnpm() {
 }
 
 const found = installedPnpm();
-if (found !== wanted) {
-  console.error(`setup: installing pnpm ${wanted} (found ${found ?? 'none'})`);
-  run(`npm install --global pnpm@${wanted}`);
+if (found !== expectedVersion) {
+  console.error(`setup: installing pnpm ${expectedVersion} (found ${found ?? 'none'})`);
+  run(`npm install --global pnpm@${expectedVersion}`);
 }
 
 run('pnpm install --frozen-lockfile');

@@ -19,7 +19,7 @@ export class ServiceError extends Error {
   }
 }
 
-/** A token rejected with `error="invalid_token"`; `claim` names the claim or header at fault. */
+/** Creates the error for a token rejected with `error="invalid_token"`, naming the claim or header at fault. */
 export function invalidToken(code: string, message: string, claim?: string): ServiceError {
   const error = new ServiceError('invalid_token', code, message);
   if (claim !== undefined) Object.assign(error, { claim });

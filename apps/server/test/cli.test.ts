@@ -34,7 +34,8 @@ function tdb(args: string[], env: Record<string, string> = {}): Promise<CliResul
         },
       },
       (error, stdout, stderr) => {
-        const status = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+        let status = 0;
+        if (error !== null) status = typeof error.code === 'number' ? error.code : 1;
         resolve({ status, stdout: stdout.trim(), stderr: stderr.trim() });
       },
     );

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './support/test-server.js';
 import { callRest, forgeToken, standardClaims } from './support/transports.js';
 
-// The original service answered an expired token with a wrong audience by refreshing it.
+// The original service refreshed an expired token even when its audience was wrong.
 let server: TestServer;
 
 beforeAll(async () => {

@@ -13,8 +13,8 @@ import { startTestServer, type TestServer } from './support/test-server.js';
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
 
 /**
- * A real signer that waits at a gate first, so a test keeps requests in flight for as long
- * as it needs. `entered` counts the requests waiting at the gate.
+ * Creates a real signer that waits at a gate first, so a test keeps requests in flight for as
+ * long as it needs. `entered` counts the requests waiting at the gate.
  */
 function gatedSigner() {
   let open: () => void = () => undefined;

@@ -52,8 +52,8 @@ describe('tRPC calls', () => {
     const recorder = recordingFetch();
     client = createTdbClient({ baseUrl: server.url, token: expiring, fetch: recorder.fetch });
 
-    // A procedure the router does not have yet stands in for any later one: the call goes
-    // through the same link as every procedure but `token.refresh`.
+    // A procedure the router does not have yet represents any later one, because the call
+    // goes through the same link as every procedure but `token.refresh`.
     const untyped = client.trpc as unknown as {
       items: { list: { query: () => Promise<unknown> } };
     };

@@ -7,10 +7,10 @@ export const DEFAULT_LEEWAY_SECONDS = 30;
 /** The realm named in every `WWW-Authenticate: Bearer` challenge. */
 export const REALM = 'tdb';
 
-/** Longest token accepted, in bytes; longer ones are rejected before any decoding. */
+/** Maximum token size in bytes. A longer token is rejected before any decoding. */
 export const MAX_TOKEN_BYTES = 8192;
 
-/** Longest `sub` claim accepted, in characters. */
+/** Maximum length of the `sub` claim, in UTF-16 code units (JavaScript string length). */
 export const MAX_SUBJECT_LENGTH = 255;
 
 /** Name of the query parameter that may carry the token instead of the `Authorization` header. */

@@ -1,5 +1,5 @@
 /**
- * Every way a request can fail, with the HTTP status both transports answer with.
+ * Every way a request can fail, with the HTTP status both transports send.
  * REST sends `status` in the response line and in the error body; tRPC raises a
  * `TRPCError` with `trpcCode`, whose `data.httpStatus` is the same number.
  */

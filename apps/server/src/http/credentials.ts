@@ -2,7 +2,7 @@ import { TOKEN_QUERY_PARAMETER } from '@tdb/contracts';
 
 import { invalidToken, ServiceError } from '../service-error.js';
 
-/** Where a request may carry its token, as read from the raw HTTP request. */
+/** The token sources of a request, read from the raw HTTP request. */
 export interface Credentials {
   /** Every `Authorization` header value, in order; Node keeps only the first in `req.headers`. */
   authorization: string[];

@@ -1,4 +1,4 @@
-/** A user as the refresh step sees it. */
+/** A user record, with the fields the refresh step reads. */
 export interface User {
   id: string;
   email: string | null;
@@ -28,7 +28,7 @@ export interface UserStore {
   setLocked(id: string, locked: boolean): Promise<User | undefined>;
   /** Returns false when no user has that id. */
   removeUser(id: string): Promise<boolean>;
-  /** Resolves when the database answers a trivial query. */
+  /** Resolves when the database returns the result of a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;
 }

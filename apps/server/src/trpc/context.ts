@@ -1,7 +1,7 @@
 import type { Credentials } from '../http/credentials.js';
 import type { RefreshDependencies, RefreshOutcome } from '../refresh/refresh-token.js';
 
-/** What every procedure sees: the request's credentials and the refresh dependencies. */
+/** The context of every procedure: the request's credentials and the refresh dependencies. */
 export interface Context {
   /** Token sources read from the HTTP request; the tRPC `token` input is added by the procedure. */
   credentials: Credentials;

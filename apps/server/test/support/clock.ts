@@ -1,4 +1,4 @@
-/** A clock that stands still until a test moves it; times are Unix seconds. */
+/** A clock that stays still until a test moves it. Times are Unix seconds. */
 export interface TestClock {
   /** Current time in milliseconds, the form the server's `now` option takes. */
   now: () => number;

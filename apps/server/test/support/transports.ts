@@ -66,7 +66,7 @@ export const transports = [
   ['tRPC', callTrpc],
 ] as const;
 
-/** The standard claims of a token for `sub` issued now by the test server. */
+/** Returns the standard claims of a token for `sub` issued now by the test server. */
 export function standardClaims(server: TestServer, sub: string): Record<string, unknown> {
   const iat = server.clock.seconds();
   return {
