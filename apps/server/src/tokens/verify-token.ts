@@ -1,5 +1,5 @@
 import { MAX_SUBJECT_LENGTH, MAX_TOKEN_BYTES } from '@tdb/contracts';
-import { base64url, compactVerify, errors } from 'jose';
+import { compactVerify, errors } from 'jose';
 
 import type { KeyRing } from '../keys/key-ring.js';
 import type { VerificationKey } from '../keys/signing-key.js';
@@ -282,18 +282,13 @@ function checkSegment(segment: string, part: 'header' | 'payload' | 'signature')
   }
 }
 
-/** Checks a segment as `checkSegment` does, then decodes it. */
+/**
+ * Checks a segment as `checkSegment` does, then decodes it. Node's own base64url decoder is
+ * exact here, because the check admits canonical input only.
+ */
 function decodeSegment(segment: string, part: 'header'): Uint8Array {
   checkSegment(segment, part);
-  try {
-    return base64url.decode(segment);
-  } catch {
-    // Unreachable after the check above, which admits only input that decodes.
-    throw invalidToken(
-      'ERR_JWS_INVALID',
-      `token malformed: the ${part} segment is not canonical base64url`,
-    );
-  }
+  return Buffer.from(segment, 'base64url');
 }
 
 /** Returns the 6-bit value of a base64url character already matched by `segmentPattern`. */
