@@ -29,7 +29,7 @@ import { pingWithin } from './store/ping-within.js';
 import type { UserStore } from './store/user-store.js';
 import { createTokenSigner, type TokenSigner } from './tokens/sign-token.js';
 import type { Context } from './trpc/context.js';
-import { appRouter, createCaller } from './trpc/router.js';
+import { appRouter, runRefresh } from './trpc/router.js';
 import { registerTrpcRoutes } from './trpc/trpc-routes.js';
 
 export interface AppOptions {
@@ -174,7 +174,7 @@ function registerRestRoutes(app: FastifyInstance, services: RefreshDependencies)
     reply.header('cache-control', noStore).header('pragma', 'no-cache');
 
     try {
-      const result = await createCaller(context).token.refresh(undefined);
+      const result = await runRefresh(context);
       return reply.code(201).send(result);
     } catch (error) {
       const failure = toHttpFailure(error);

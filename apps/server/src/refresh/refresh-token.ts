@@ -2,7 +2,7 @@ import { USER_LOCKED_MESSAGE } from '@tdb/contracts';
 
 import type { KeyRing } from '../keys/key-ring.js';
 import { invalidToken, ServiceError } from '../service-error.js';
-import { StoreUnavailableError, type UserStore } from '../store/user-store.js';
+import { StoreUnavailableError, type User, type UserStore } from '../store/user-store.js';
 import type { IssuedToken, TokenSigner } from '../tokens/sign-token.js';
 import { type VerifyRules, verifyToken } from '../tokens/verify-token.js';
 
@@ -33,7 +33,12 @@ export async function refreshToken(
   const nowSeconds = deps.now() / 1000;
   const { claims } = await verifyToken(token, deps.keys, deps.rules, nowSeconds);
 
-  const user = await findUser(deps.store, claims.sub);
+  let user: User | undefined;
+  try {
+    user = await deps.store.findUser(claims.sub);
+  } catch (error) {
+    throw storeFailure(error);
+  }
   if (user === undefined) {
     throw invalidToken('ERR_USER_NOT_FOUND', 'user not found', 'sub');
   }
@@ -41,8 +46,12 @@ export async function refreshToken(
     throw new ServiceError('user_locked', 'ERR_USER_LOCKED', USER_LOCKED_MESSAGE);
   }
 
+  // Each scope the user still has, once, in the token's order; a scope leaves the set once taken.
   const granted = new Set(user.scopes);
-  const scope = [...new Set(claims.scope)].filter((name) => granted.has(name));
+  const scope: string[] = [];
+  for (const name of claims.scope) {
+    if (granted.delete(name)) scope.push(name);
+  }
 
   let issued: IssuedToken;
   try {
@@ -65,23 +74,16 @@ export async function refreshToken(
       },
     );
   }
-  return { ...issued, userId: user.id };
+  return { token: issued.token, expires: issued.expires, userId: user.id };
 }
 
-async function findUser(store: UserStore, id: string) {
-  try {
-    return await store.findUser(id);
-  } catch (error) {
-    if (error instanceof StoreUnavailableError) {
-      throw new ServiceError(
-        'store_unavailable',
-        'ERR_STORE_UNAVAILABLE',
-        'user store unavailable, try again later',
-        {
-          cause: error,
-        },
-      );
-    }
-    throw error;
-  }
+/** Turns a store that cannot be reached into the 503 failure; other errors stay as they are. */
+function storeFailure(error: unknown): unknown {
+  if (!(error instanceof StoreUnavailableError)) return error;
+  return new ServiceError(
+    'store_unavailable',
+    'ERR_STORE_UNAVAILABLE',
+    'user store unavailable, try again later',
+    { cause: error },
+  );
 }

@@ -3,10 +3,11 @@ import {
   failureKinds,
   refreshInputSchema,
   TOKEN_PATH,
+  type TokenResponse,
   tokenResponseSchema,
   toOneLine,
 } from '@tdb/contracts';
-import { initTRPC, TRPCError } from '@trpc/server';
+import { type AnyProcedure, initTRPC, TRPCError } from '@trpc/server';
 import type { OpenApiMeta } from 'trpc-to-openapi';
 import { ZodError } from 'zod';
 
@@ -53,8 +54,10 @@ const refresh = t.procedure
   .input(refreshInputSchema)
   .output(tokenResponseSchema)
   .query(async ({ ctx, input }) => {
-    const credentials = { ...ctx.credentials };
-    if (input?.token !== undefined) credentials.tokens = [...credentials.tokens, input.token];
+    const credentials =
+      input?.token === undefined
+        ? ctx.credentials
+        : { ...ctx.credentials, tokens: [...ctx.credentials.tokens, input.token] };
 
     try {
       const outcome = await refreshToken(selectToken(credentials), ctx.services);
@@ -72,6 +75,25 @@ export const appRouter = t.router({
 export type AppRouter = typeof appRouter;
 
 export const createCaller = t.createCallerFactory(appRouter);
+
+// The router holds this same procedure object; its declared type hides the call signature.
+const refreshProcedure = refresh as unknown as AnyProcedure;
+const noInput = async () => undefined;
+
+/**
+ * Runs the `token.refresh` procedure with no input, as `createCaller(ctx).token.refresh()`
+ * does, through the same middlewares and parsers, but without building a caller per request.
+ */
+export async function runRefresh(ctx: Context): Promise<TokenResponse> {
+  return (await refreshProcedure({
+    path: 'token.refresh',
+    ctx,
+    type: 'query',
+    getRawInput: noInput,
+    signal: undefined,
+    batchIndex: 0,
+  })) as TokenResponse;
+}
 
 /** Wraps a ServiceError in the TRPCError whose code has the same HTTP status. */
 export function toTRPCError(error: unknown): TRPCError {
