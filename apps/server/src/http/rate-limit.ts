@@ -1,7 +1,7 @@
 import { isIPv6 } from 'node:net';
 
 import { TRPCError } from '@trpc/server';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import { ServiceError } from '../service-error.js';
 import { refreshTransport } from './refresh-route.js';
@@ -61,33 +61,47 @@ export function registerFailedRefreshLimit(
     return window;
   };
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback hooks: a refresh that passes both costs no promise.
+  app.addHook('onRequest', (request, reply, done) => {
+    const failure = limitFailure(request, reply);
+    if (failure === undefined) return done();
+
+    request.failure = failure;
+    reply.header('cache-control', 'no-store');
+    sendFailure(reply, failure);
+  });
+
+  /** Returns the 429 failure of a REST refresh over the limit; tRPC's is raised in its context. */
+  function limitFailure(request: FastifyRequest, reply: FastifyReply): HttpFailure | undefined {
     // With no address tracked, which is the usual state, nothing below can apply.
-    if (windows.size === 0) return;
+    if (windows.size === 0) return undefined;
     const transport = refreshTransport(request);
-    if (transport === undefined) return;
+    if (transport === undefined) return undefined;
 
     const now = options.now();
     const window = currentWindow(clientKey(request.ip), now);
-    if (window === undefined || window.failures < options.limit) return;
+    if (window === undefined || window.failures < options.limit) return undefined;
 
     const retryAfter = Math.max(1, Math.ceil((window.startedAt + windowMs - now) / 1000));
     request.retryAfterSeconds = retryAfter;
     reply.header('retry-after', String(retryAfter));
-    if (transport === 'trpc') return; // createContext raises the tRPC error, see rejectIfRateLimited.
+    if (transport === 'trpc') return undefined; // createContext raises the tRPC error, see rejectIfRateLimited.
 
-    const failure: HttpFailure = {
+    return {
       status: 429,
       message: rateLimitedMessage(retryAfter),
       reason: 'ERR_RATE_LIMITED',
       kind: 'rate_limited',
     };
-    request.failure = failure;
-    reply.header('cache-control', 'no-store');
-    return sendFailure(reply, failure);
+  }
+
+  app.addHook('onResponse', (request, reply, done) => {
+    countFailure(request, reply);
+    done();
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  /** Counts a failed refresh against its client's window, opening a window if it has none. */
+  function countFailure(request: FastifyRequest, reply: FastifyReply): void {
     if (!failureStatuses.has(reply.statusCode)) return;
     if (request.retryAfterSeconds !== undefined) return;
     if (refreshTransport(request) === undefined) return;
@@ -112,7 +126,7 @@ export function registerFailedRefreshLimit(
 
     if (windows.size >= MAX_TRACKED_CLIENTS) evictClients(windows, now, windowMs);
     windows.set(client, { startedAt: now, failures: 1 });
-  });
+  }
 }
 
 /**
