@@ -4,7 +4,7 @@
  * measures REST with 1 user against a large store, and resident memory across a long run of
  * refreshes. Everything listens on 127.0.0.1 and is stopped and deleted at the end.
  *
- *   pnpm bench            the recorded run, about 8 minutes on 2 cores
+ *   pnpm bench            the recorded run, about 10 minutes on 2 cores
  *   pnpm bench --quick    a short trial of every step, about 1 minute
  *   pnpm bench --profile  CPU profiles of the server and the baseline under load, no table
  */
@@ -26,6 +26,8 @@ import { formatProfileSummary, summarizeProfile } from './profile-summary.js';
 import {
   type MemoryResult,
   memoryTable,
+  type RatioResult,
+  roundRatios,
   type ScaleResult,
   scaleTable,
   type TransportName,
@@ -49,7 +51,7 @@ const connections = 32;
 
 const fullSettings: Settings = {
   shape: { connections, warmUpSeconds: 3, durationSeconds: 6 },
-  rounds: 3,
+  rounds: 5,
   largeStoreUsers: 1_000_000,
   largeStoreTokens: 32,
   refreshes: 1_000_000,
@@ -115,7 +117,7 @@ async function benchmark(root: string, options: Settings): Promise<void> {
     fixtures.set(alg, fixture);
     rows.push(...(await compareTransports(fixture, options)));
   }
-  print(`\n${transportTable(rows)}\n`);
+  print(`\n${transportTable(rows)}\n\n${roundRatios(rows)}\n`);
 
   const small = fixtures.get('HS256');
   if (small === undefined) throw new Error('the HS256 fixture is missing');
@@ -182,17 +184,23 @@ interface Contender<Name> {
   target: LoadTarget;
 }
 
+/** Every round of one contender, and the round with the median requests per second. */
+interface RoundResults {
+  rounds: LoadResult[];
+  median: LoadResult;
+}
+
 /**
  * Measures every contender in turn, round after round, so a burst of other work on the
  * machine hits all of them alike. The first round of each warms up for the full warm-up,
- * later rounds for 1 s. Returns each contender's median round by requests per second.
+ * later rounds for 1 s.
  */
 async function measureInRounds<Name extends string>(
   contenders: readonly Contender<Name>[],
   shape: LoadShape,
   rounds: number,
   label: string,
-): Promise<Map<Name, LoadResult>> {
+): Promise<Map<Name, RoundResults>> {
   const results = new Map<Name, LoadResult[]>();
   for (let round = 0; round < rounds; round += 1) {
     for (const contender of contenders) {
@@ -205,15 +213,34 @@ async function measureInRounds<Name extends string>(
     }
   }
 
-  const medians = new Map<Name, LoadResult>();
+  const summaries = new Map<Name, RoundResults>();
   for (const [name, runs] of results) {
-    const sorted = [...runs].sort(
-      (left, right) => left.requestsPerSecond - right.requestsPerSecond,
-    );
-    const median = sorted[Math.floor(sorted.length / 2)];
-    if (median !== undefined) medians.set(name, median);
+    const median = medianBy(runs, (run) => run.requestsPerSecond);
+    if (median !== undefined) summaries.set(name, { rounds: runs, median });
   }
-  return medians;
+  return summaries;
+}
+
+/**
+ * Compares a contender with a reference round by round: each round's ratio uses the two runs
+ * made one after the other, so a slow spell of the machine affects both sides of it. Returns
+ * the median of the round ratios and all of them.
+ */
+function pairedRatio(
+  contender: RoundResults,
+  reference: RoundResults,
+  figure: (result: LoadResult) => number,
+): RatioResult {
+  const rounds = contender.rounds.map((run, index) => {
+    const other = reference.rounds[index];
+    return other === undefined ? Number.NaN : figure(run) / figure(other);
+  });
+  return { median: medianBy(rounds, (value) => value) ?? Number.NaN, rounds };
+}
+
+function medianBy<T>(values: readonly T[], key: (value: T) => number): T | undefined {
+  const sorted = [...values].sort((left, right) => key(left) - key(right));
+  return sorted[Math.floor(sorted.length / 2)];
 }
 
 /** Measures REST, tRPC, the baseline and the trpc-to-openapi adapter on one data folder. */
@@ -244,10 +271,21 @@ async function compareTransports(fixture: Fixture, options: Settings): Promise<T
         target: { url: `${server.url}${entry.path}`, tokens: fixture.tokens },
       });
     }
-    const medians = await measureInRounds(contenders, options.shape, options.rounds, fixture.alg);
+    const results = await measureInRounds(contenders, options.shape, options.rounds, fixture.alg);
+    const baseline = results.get('baseline');
+    if (baseline === undefined) throw new Error(`${fixture.alg}: the baseline produced no result`);
     return contenders.flatMap((contender) => {
-      const result = medians.get(contender.name);
-      return result === undefined ? [] : [{ alg: fixture.alg, transport: contender.name, result }];
+      const result = results.get(contender.name);
+      if (result === undefined) return [];
+      return [
+        {
+          alg: fixture.alg,
+          transport: contender.name,
+          result: result.median,
+          throughput: pairedRatio(result, baseline, (run) => run.requestsPerSecond),
+          p99: pairedRatio(result, baseline, (run) => run.p99Ms),
+        },
+      ];
     });
   } finally {
     for (const contender of contenders) await contender.server.stop();
@@ -264,7 +302,7 @@ async function measureStoreScale(
   try {
     const largeServer = await startProduct(large);
     try {
-      const medians = await measureInRounds(
+      const results = await measureInRounds(
         [
           { name: 'small', server: smallServer, target: restTarget(smallServer, small) },
           { name: 'large', server: largeServer, target: restTarget(largeServer, large) },
@@ -273,8 +311,8 @@ async function measureStoreScale(
         options.rounds,
         'REST store',
       );
-      const smallResult = medians.get('small');
-      const largeResult = medians.get('large');
+      const smallResult = results.get('small');
+      const largeResult = results.get('large');
       if (smallResult === undefined || largeResult === undefined) {
         throw new Error('the store comparison produced no result');
       }
@@ -285,8 +323,9 @@ async function measureStoreScale(
         scale: {
           smallStoreUsers: small.users,
           largeStoreUsers: large.users,
-          small: smallResult,
-          large: largeResult,
+          small: smallResult.median,
+          large: largeResult.median,
+          throughput: pairedRatio(largeResult, smallResult, (run) => run.requestsPerSecond),
         },
         memory,
       };
