@@ -178,6 +178,11 @@ async function serveDirectCall<TContext>(
   for (const [name, value] of Object.entries(options.responseHeaders(errors))) {
     reply.header(name, value);
   }
-  // A Buffer, because Fastify would append a charset to the content type of a string.
-  return reply.send(Buffer.from(JSON.stringify(transformTRPCResponse(config, body))));
+  // The body is JSON text already. Fastify appends a charset to the content type of a string
+  // it serializes itself, but leaves a string to a reply serializer, here one that keeps it.
+  return reply.serializer(keepText).send(JSON.stringify(transformTRPCResponse(config, body)));
+}
+
+function keepText(text: unknown): string {
+  return String(text);
 }
