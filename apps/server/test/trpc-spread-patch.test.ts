@@ -61,65 +61,56 @@ const sourceArbitrary = fc
   });
 
 describe('the patched object-spread helper of @trpc/server', () => {
-  it('is found in both the ES module and the CommonJS build', () => {
+  it('is found in both builds', () => {
     expect(helperFiles.map((file) => path.extname(file)).sort()).toEqual(['.cjs', '.mjs']);
   });
 
-  it.each(helperFiles)('is the patched version in %s', async (file) => {
+  it.each(helperFiles)('is patched in %s', async (file) => {
     const helper = await loadHelper(file);
     expect(helper.toString()).toContain('Object.assign(e, t)');
   });
 
-  it.each(helperFiles)(
-    'gives the same object as spread syntax for the calls tRPC makes (%s)',
-    async (file) => {
-      const helper = await loadHelper(file);
-      fc.assert(
-        fc.property(sourceArbitrary, sourceArbitrary, sourceArbitrary, (first, second, literal) => {
-          // `{ ...first, ...second }` and `{ ...first, ...literal }`, as the build calls it.
-          expect(shape(helper(helper({}, first), second))).toEqual(shape({ ...first, ...second }));
-          expect(shape(helper(helper({}, first), {}, literal))).toEqual(
-            shape({ ...first, ...literal }),
-          );
-        }),
-      );
-    },
-  );
+  it.each(helperFiles)('matches spread syntax (%s)', async (file) => {
+    const helper = await loadHelper(file);
+    fc.assert(
+      fc.property(sourceArbitrary, sourceArbitrary, sourceArbitrary, (first, second, literal) => {
+        // `{ ...first, ...second }` and `{ ...first, ...literal }`, as the build calls it.
+        expect(shape(helper(helper({}, first), second))).toEqual(shape({ ...first, ...second }));
+        expect(shape(helper(helper({}, first), {}, literal))).toEqual(
+          shape({ ...first, ...literal }),
+        );
+      }),
+    );
+  });
 
-  it.each(helperFiles)(
-    'copies an own "__proto__" key as a property, not as the prototype (%s)',
-    async (file) => {
-      const helper = await loadHelper(file);
-      const source = JSON.parse('{"__proto__": {"polluted": true}, "token": "t"}') as object;
-      const copy = helper({}, source) as Record<string, unknown>;
+  it.each(helperFiles)('keeps an own "__proto__" as a property (%s)', async (file) => {
+    const helper = await loadHelper(file);
+    const source = JSON.parse('{"__proto__": {"polluted": true}, "token": "t"}') as object;
+    const copy = helper({}, source) as Record<string, unknown>;
 
-      expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
-      expect(Object.hasOwn(copy, '__proto__')).toBe(true);
-      expect(copy['polluted']).toBeUndefined();
-      expect(copy['token']).toBe('t');
-    },
-  );
+    expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
+    expect(Object.hasOwn(copy, '__proto__')).toBe(true);
+    expect(copy['polluted']).toBeUndefined();
+    expect(copy['token']).toBe('t');
+  });
 
-  it.each(helperFiles)(
-    'skips null and undefined sources and reads getters once (%s)',
-    async (file) => {
-      const helper = await loadHelper(file);
-      let reads = 0;
-      const withGetter = {
-        get value() {
-          reads += 1;
-          return reads;
-        },
-      };
-      const copy = helper({}, null, undefined, withGetter, false);
+  it.each(helperFiles)('skips nullish sources, reads getters once (%s)', async (file) => {
+    const helper = await loadHelper(file);
+    let reads = 0;
+    const withGetter = {
+      get value() {
+        reads += 1;
+        return reads;
+      },
+    };
+    const copy = helper({}, null, undefined, withGetter, false);
 
-      expect(reads).toBe(1);
-      expect(Object.getOwnPropertyDescriptor(copy, 'value')).toEqual({
-        value: 1,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    },
-  );
+    expect(reads).toBe(1);
+    expect(Object.getOwnPropertyDescriptor(copy, 'value')).toEqual({
+      value: 1,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  });
 });

@@ -12,7 +12,7 @@ const bucket = (le: string) =>
   `tdb_token_refresh_duration_seconds_bucket{le="${le}",transport="rest"}`;
 
 describe('refresh tally', () => {
-  it('puts a latency equal to a bound in that bound', () => {
+  it('counts a latency equal to a bound in it', () => {
     const tally = new RefreshTally('rest');
     tally.record(201, 0.0025);
     const text = formatRefreshMetrics([tally]);
@@ -22,7 +22,7 @@ describe('refresh tally', () => {
     expect(sample(text, bucket('5'))).toBe(1);
   });
 
-  it('writes cumulative buckets, sum and count', () => {
+  it('writes cumulative buckets, sum, count', () => {
     const tally = new RefreshTally('rest');
     for (const seconds of [0.0005, 0.003, 0.003, 0.2, 7]) tally.record(201, seconds);
     const text = formatRefreshMetrics([tally]);
@@ -39,7 +39,7 @@ describe('refresh tally', () => {
     );
   });
 
-  it('counts statuses, an unexpected one included', () => {
+  it('counts statuses, unexpected ones too', () => {
     const tally = new RefreshTally('trpc');
     tally.record(200, 0.01);
     tally.record(200, 0.01);
@@ -51,7 +51,7 @@ describe('refresh tally', () => {
     expect(sample(text, 'tdb_token_refreshes_total{transport="trpc",status="401"}')).toBe(0);
   });
 
-  it('writes each family once, with its type', () => {
+  it('writes each family once', () => {
     const text = formatRefreshMetrics([new RefreshTally('rest'), new RefreshTally('trpc')]);
 
     expect(text.match(/^# TYPE tdb_token_refreshes_total counter$/gm)).toHaveLength(1);

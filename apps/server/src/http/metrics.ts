@@ -31,7 +31,7 @@ function processMetrics(): Registry {
 
 /**
  * Registers `GET /metrics` (Prometheus text format) and the hook that counts refreshes on
- * REST and tRPC. The hook runs after each response and only adds to plain numbers; the
+ * REST and tRPC. The hook runs after each response and only adds to plain numbers. The
  * text is written when /metrics is read. prom-client hashes the labels on every update,
  * which cost about 5 µs per refresh.
  */

@@ -71,7 +71,7 @@ export function registerFailedRefreshLimit(
     sendFailure(reply, failure);
   });
 
-  /** Returns the 429 failure of a REST refresh over the limit; tRPC's is raised in its context. */
+  /** Returns the 429 failure of a REST refresh over the limit. tRPC's is raised in its context. */
   function limitFailure(request: FastifyRequest, reply: FastifyReply): HttpFailure | undefined {
     // With no address tracked, which is the usual state, nothing below can apply.
     if (windows.size === 0) return undefined;

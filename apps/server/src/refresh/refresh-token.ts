@@ -46,7 +46,7 @@ export async function refreshToken(
     throw new ServiceError('user_locked', 'ERR_USER_LOCKED', USER_LOCKED_MESSAGE);
   }
 
-  // Each scope the user still has, once, in the token's order; a scope leaves the set once taken.
+  // Each scope the user still has, once, in the token's order. A scope leaves the set when taken.
   const granted = new Set(user.scopes);
   const scope: string[] = [];
   for (const name of claims.scope) {
@@ -77,7 +77,7 @@ export async function refreshToken(
   return { token: issued.token, expires: issued.expires, userId: user.id };
 }
 
-/** Turns a store that cannot be reached into the 503 failure; other errors stay as they are. */
+/** Turns a store that cannot be reached into the 503 failure. Other errors stay as they are. */
 function storeFailure(error: unknown): unknown {
   if (!(error instanceof StoreUnavailableError)) return error;
   return new ServiceError(

@@ -76,7 +76,7 @@ export type AppRouter = typeof appRouter;
 
 export const createCaller = t.createCallerFactory(appRouter);
 
-// The router holds this same procedure object; its declared type hides the call signature.
+// The router contains this same procedure object. Its declared type hides the call signature.
 const refreshProcedure = refresh as unknown as AnyProcedure;
 const noInput = async () => undefined;
 
