@@ -53,6 +53,15 @@ afterAll(() => {
 });
 
 describe('tdb user', () => {
+  // Node 20's recursive mkdir never returns for a path under /proc, so the CLI must not use it there.
+  it.runIf(existsSync('/proc/self'))('fails fast on a data folder it cannot create', async () => {
+    const result = await tdb(['user', 'list'], { DATA_DIR: '/proc/tdb-no-such-directory' });
+
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('cannot open the SQLite user store');
+    expect(result.stderr).toContain('ENOENT');
+  });
+
   it('adds a user and prints its id', async () => {
     const result = await tdb(['user', 'add', '--email', 'ann@example.com', '--scope', 'read']);
 

@@ -1,9 +1,10 @@
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import type { JSONWebKeySet, JWK } from 'jose';
 
 import type { Config } from '../config.js';
+import { makeDirectory } from '../make-directory.js';
 import { generateSigningKey } from './generate-key.js';
 import {
   KeyError,
@@ -72,7 +73,7 @@ async function loadSigningKey(config: Config, log?: KeyRingLog): Promise<Signing
 
 /** Writes a new secret to `file` unless it exists; returns true when it wrote one. */
 function createGeneratedKey(file: string): boolean {
-  mkdirSync(path.dirname(file), { recursive: true });
+  makeDirectory(path.dirname(file));
   try {
     // The exclusive flag keeps a server and a CLI started together from writing two different keys.
     writeFileSync(file, `${generateSigningKey('HS256')}\n`, { mode: 0o600, flag: 'wx' });

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 
 import Database from 'better-sqlite3';
+
+import { makeDirectory } from '../make-directory.js';
 
 import { migrations } from './migrations.js';
 import {
@@ -34,7 +35,7 @@ export interface SqliteStoreOptions {
 export function openSqliteUserStore(file: string, options: SqliteStoreOptions = {}): UserStore {
   let db: Database.Database;
   try {
-    mkdirSync(path.dirname(file), { recursive: true });
+    makeDirectory(path.dirname(file));
     db = new Database(file);
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 2000}`);
     db.pragma('journal_mode = WAL');
