@@ -83,6 +83,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     // Every GET route also serves HEAD, which health checks often use, except the refresh below.
     exposeHeadRoutes: true,
+    // During a shutdown, a request on a connection that is still open is served, and its response
+    // closes the connection. Fastify would otherwise respond 503 with a body of its own.
+    return503OnClosing: false,
     clientErrorHandler: (error, socket) => {
       // Malformed HTTP never reaches a route; it still gets the contract body, not Fastify's.
       const tooLarge = (error as { code?: string }).code === 'HPE_HEADER_OVERFLOW';

@@ -94,6 +94,37 @@ describe('closeGracefully', () => {
     expect(messages).toContain('server stopped');
   });
 
+  it('serves a busy connection during the close', async () => {
+    const gated = gatedSigner();
+    await using server = await startTestServer({ signer: gated.signer });
+    gated.state.sign = createTokenSigner(server.keys.signing);
+    const user = await server.addUser();
+    const token = await server.issueToken(user.id);
+
+    const { hostname, port } = new URL(server.url);
+    const socket = connect(Number(port), hostname);
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const socketClosed = new Promise((resolve) => socket.once('close', resolve));
+    const refresh = `GET /v1/token HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: Bearer ${token}\r\n\r\n`;
+
+    socket.write(refresh);
+    await waitUntil(() => gated.state.entered === 1);
+    const closing = closeGracefully(server.app, 'SIGTERM', 5000);
+    socket.write(refresh);
+    // The second refresh reaches the signer too, rather than getting a 503 at once.
+    await waitUntil(() => gated.state.entered === 2);
+    gated.open();
+    await socketClosed;
+
+    const text = Buffer.concat(chunks).toString('utf8');
+    // The second status line follows the first body directly, not at the start of a line.
+    const statuses = [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((match) => match[1]);
+    expect(statuses).toEqual(['201', '201']);
+    expect(text).toMatch(/^connection: close\r$/im);
+    expect(await closing).toBe(0);
+  });
+
   it('stops at once when no request is in flight', async () => {
     await using server = await startTestServer();
 
