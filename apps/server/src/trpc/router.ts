@@ -74,15 +74,13 @@ export const appRouter = t.router({
 
 export type AppRouter = typeof appRouter;
 
-export const createCaller = t.createCallerFactory(appRouter);
-
 // The router contains this same procedure object. Its declared type hides the call signature.
 const refreshProcedure = refresh as unknown as AnyProcedure;
 const noInput = async () => undefined;
 
 /**
- * Runs the `token.refresh` procedure with no input, as `createCaller(ctx).token.refresh()`
- * does, through the same middlewares and parsers, but without building a caller per request.
+ * Runs the `token.refresh` procedure with no input, as tRPC's server-side caller does, through
+ * the same middlewares and parsers, but without building a caller per request.
  */
 export async function runRefresh(ctx: Context): Promise<TokenResponse> {
   return (await refreshProcedure({
