@@ -1,60 +1,41 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { startTestServer, type TestServer } from '../../../apps/server/test/support/test-server.js';
-import { createTdbClient, readTokenTimes, type TdbClient } from '../src/index.js';
-import {
-  issueTokenExpiringIn,
-  type LiveClock,
-  liveClock,
-  skewedNow,
-} from './support/live-clock.js';
-import { type ResourceServer, startResourceServer } from './support/resource-server.js';
+import type { TestServer } from '../../../apps/server/test/support/test-server.js';
+import { createTdbClient, readTokenTimes } from '../src/index.js';
+import { issueTokenExpiringIn, skewedNow } from './support/live-clock.js';
+import { setupLiveServers } from './support/live-servers.js';
 import { loggedRequests, refreshRequests } from './support/server-requests.js';
 
 /** Short enough that a client 10 minutes ahead would see every new token as already expired. */
 const LIFETIME_SECONDS = 300;
 const SKEW_SECONDS = 600;
 
-let server: TestServer;
-let resource: ResourceServer;
-let client: TdbClient | undefined;
-
-afterEach(async () => {
-  client?.close();
-  client = undefined;
-  await resource?.close();
-  await server?.close();
-});
+const servers = setupLiveServers();
 
 /** Starts a server on real time with no leeway, so it rejects a token the second it expires. */
-async function start(): Promise<{ clock: LiveClock; userId: string }> {
-  const clock = liveClock();
-  server = await startTestServer({
-    clock,
-    env: { TOKEN_LIFETIME: String(LIFETIME_SECONDS), JWT_LEEWAY: '0' },
-  });
-  resource = await startResourceServer(server);
-  const user = await server.addUser();
-  return { clock, userId: user.id };
+function start() {
+  return servers.start({ env: { TOKEN_LIFETIME: String(LIFETIME_SECONDS), JWT_LEEWAY: '0' } });
 }
 
-function noRejections() {
+function noRejections(server: TestServer) {
   return loggedRequests(server).filter((request) => request.status >= 400);
 }
 
 describe('client clock 10 minutes behind the server', () => {
   it('still refreshes the token before it expires', async () => {
-    const { clock, userId } = await start();
+    const { server, resource, clock, userId } = await start();
     const firstToken = await issueTokenExpiringIn(server, clock, userId, 3);
     const firstExpiry = readTokenTimes(firstToken).expires;
-    client = createTdbClient({
-      baseUrl: server.url,
-      token: firstToken,
-      now: skewedNow(-SKEW_SECONDS),
-      tokenOrigins: [resource.origin],
-    });
+    const client = servers.closeAfterTest(
+      createTdbClient({
+        baseUrl: server.url,
+        token: firstToken,
+        now: skewedNow(-SKEW_SECONDS),
+        tokenOrigins: [resource.origin],
+      }),
+    );
 
     // By its own clock the client has 10 minutes left. The Date header of this first response
     // corrects that.
@@ -74,20 +55,22 @@ describe('client clock 10 minutes behind the server', () => {
     expect(resource.requests.map((request) => request.status)).toEqual([200, 200, 200]);
     expect(resource.requests[2]?.atSeconds).toBeGreaterThan(firstExpiry);
     expect(resource.requests[2]?.token).toBe(client.token);
-    expect(noRejections()).toEqual([]);
+    expect(noRejections(server)).toEqual([]);
   });
 });
 
 describe('client clock 10 minutes ahead of the server', () => {
   it('refreshes once and then trusts the new token', async () => {
-    const { clock, userId } = await start();
+    const { server, resource, clock, userId } = await start();
     const firstToken = await issueTokenExpiringIn(server, clock, userId, 5);
-    client = createTdbClient({
-      baseUrl: server.url,
-      token: firstToken,
-      now: skewedNow(SKEW_SECONDS),
-      tokenOrigins: [resource.origin],
-    });
+    const client = servers.closeAfterTest(
+      createTdbClient({
+        baseUrl: server.url,
+        token: firstToken,
+        now: skewedNow(SKEW_SECONDS),
+        tokenOrigins: [resource.origin],
+      }),
+    );
 
     for (let call = 0; call < 6; call += 1) {
       expect((await client.fetch(resource.url)).status).toBe(200);
@@ -97,20 +80,22 @@ describe('client clock 10 minutes ahead of the server', () => {
     expect(refreshRequests(server)).toHaveLength(1);
     expect(client.session.clockOffsetMs).toBeLessThanOrEqual(-SKEW_SECONDS * 1000 + 2000);
     expect(resource.requests.map((request) => request.status)).toEqual(Array(6).fill(200));
-    expect(noRejections()).toEqual([]);
+    expect(noRejections(server)).toEqual([]);
   });
 
   it('keeps a background refresh on time', async () => {
-    const { clock, userId } = await start();
+    const { server, clock, userId } = await start();
     const firstToken = await issueTokenExpiringIn(server, clock, userId, 4);
     const issued: number[] = [];
-    client = createTdbClient({
-      baseUrl: server.url,
-      token: firstToken,
-      now: skewedNow(SKEW_SECONDS),
-      backgroundRefresh: true,
-      onToken: ({ expires }) => issued.push(expires),
-    });
+    servers.closeAfterTest(
+      createTdbClient({
+        baseUrl: server.url,
+        token: firstToken,
+        now: skewedNow(SKEW_SECONDS),
+        backgroundRefresh: true,
+        onToken: ({ expires }) => issued.push(expires),
+      }),
+    );
 
     await expect.poll(() => issued.length, { timeout: 4000 }).toBeGreaterThanOrEqual(1);
     await sleep(1500);

@@ -1,25 +1,14 @@
 import { TRPCClientError } from '@trpc/client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { startTestServer, type TestServer } from '../../../apps/server/test/support/test-server.js';
-import { createTdbClient, type TdbClient, TokenRefreshError } from '../src/index.js';
-import { liveClock } from './support/live-clock.js';
+import { createTdbClient, TokenRefreshError } from '../src/index.js';
+import { setupLiveServers } from './support/live-servers.js';
 import { recordingFetch } from './support/recording-fetch.js';
-import { type ResourceServer, startResourceServer } from './support/resource-server.js';
 import { loggedRequests, refreshRequests } from './support/server-requests.js';
 
 const LIFETIME_SECONDS = 3600;
 
-let server: TestServer;
-let resource: ResourceServer;
-let client: TdbClient | undefined;
-
-afterEach(async () => {
-  client?.close();
-  client = undefined;
-  await resource?.close();
-  await server?.close();
-});
+const servers = setupLiveServers();
 
 /**
  * Starts a server whose token clock runs LIFETIME - 20 s behind real time. By the `Date` header,
@@ -27,12 +16,11 @@ afterEach(async () => {
  * calls. The server and the resource still accept the token.
  */
 async function startWithShortLivedTokens() {
-  const clock = liveClock();
-  clock.shiftMs = -(LIFETIME_SECONDS - 20) * 1000;
-  server = await startTestServer({ clock, env: { TOKEN_LIFETIME: String(LIFETIME_SECONDS) } });
-  resource = await startResourceServer(server);
-  const user = await server.addUser();
-  return { userId: user.id, token: await server.issueToken(user.id) };
+  const started = await servers.start({
+    clockShiftMs: -(LIFETIME_SECONDS - 20) * 1000,
+    env: { TOKEN_LIFETIME: String(LIFETIME_SECONDS) },
+  });
+  return { ...started, token: await started.server.issueToken(started.userId) };
 }
 
 function settle<T>(promises: Promise<T>[]) {
@@ -41,26 +29,26 @@ function settle<T>(promises: Promise<T>[]) {
 
 describe('user locked between two refreshes', () => {
   it('rejects waiting calls with one error, then stops', async () => {
-    const { userId, token } = await startWithShortLivedTokens();
+    const { server, resource, userId, token } = await startWithShortLivedTokens();
     const recorder = recordingFetch();
     const failures: TokenRefreshError[] = [];
-    client = createTdbClient({
-      baseUrl: server.url,
-      token,
-      fetch: recorder.fetch,
-      tokenOrigins: [resource.origin],
-      onRefreshError: (error) => failures.push(error),
-    });
+    const client = servers.closeAfterTest(
+      createTdbClient({
+        baseUrl: server.url,
+        token,
+        fetch: recorder.fetch,
+        tokenOrigins: [resource.origin],
+        onRefreshError: (error) => failures.push(error),
+      }),
+    );
 
-    const first = await Promise.all(Array.from({ length: 20 }, () => client?.fetch(resource.url)));
+    const first = await Promise.all(Array.from({ length: 20 }, () => client.fetch(resource.url)));
     expect(first.map((response) => response?.status)).toEqual(Array(20).fill(200));
     expect(refreshRequests(server)).toHaveLength(1);
 
     await server.store.setLocked(userId, true);
-    const fetches = Array.from({ length: 20 }, () => (client as TdbClient).fetch(resource.url));
-    const refreshes = Array.from({ length: 5 }, () =>
-      (client as TdbClient).trpc.token.refresh.query(),
-    );
+    const fetches = Array.from({ length: 20 }, () => client.fetch(resource.url));
+    const refreshes = Array.from({ length: 5 }, () => client.trpc.token.refresh.query());
     const fetchResults = await settle(fetches);
     const refreshResults = await settle(refreshes);
 
@@ -106,8 +94,10 @@ describe('user locked between two refreshes', () => {
   });
 
   it('tells a locked user apart from an invalid token', async () => {
-    const { userId, token } = await startWithShortLivedTokens();
-    client = createTdbClient({ baseUrl: server.url, token, tokenOrigins: [resource.origin] });
+    const { server, resource, userId, token } = await startWithShortLivedTokens();
+    const client = servers.closeAfterTest(
+      createTdbClient({ baseUrl: server.url, token, tokenOrigins: [resource.origin] }),
+    );
 
     await server.store.removeUser(userId);
     const error = await client.fetch(resource.url).catch((reason: unknown) => reason);
@@ -121,8 +111,10 @@ describe('user locked between two refreshes', () => {
   });
 
   it('works again after setToken', async () => {
-    const { userId, token } = await startWithShortLivedTokens();
-    client = createTdbClient({ baseUrl: server.url, token, tokenOrigins: [resource.origin] });
+    const { server, resource, userId, token } = await startWithShortLivedTokens();
+    const client = servers.closeAfterTest(
+      createTdbClient({ baseUrl: server.url, token, tokenOrigins: [resource.origin] }),
+    );
 
     await server.store.setLocked(userId, true);
     await expect(client.fetch(resource.url)).rejects.toBeInstanceOf(TokenRefreshError);

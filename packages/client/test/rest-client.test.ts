@@ -1,6 +1,5 @@
-import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 
-import { startTestServer, type TestServer } from '../../../apps/server/test/support/test-server.js';
 import {
   createAuthenticatedFetch,
   readTokenTimes,
@@ -13,25 +12,16 @@ import {
   refreshOverRest,
   type TokenResponse,
 } from '../src/rest/index.js';
-import { type LiveClock, liveClock } from './support/live-clock.js';
+import { setupLiveServers } from './support/live-servers.js';
 import { refreshRequests } from './support/server-requests.js';
 
 const LIFETIME_SECONDS = 3600;
 
-let server: TestServer;
-let session: TokenSession | undefined;
+const servers = setupLiveServers();
 
-afterEach(async () => {
-  session?.close();
-  session = undefined;
-  await server?.close();
-});
-
-async function start(): Promise<{ clock: LiveClock; userId: string; token: string }> {
-  const clock = liveClock();
-  server = await startTestServer({ clock });
-  const user = await server.addUser();
-  return { clock, userId: user.id, token: await server.issueToken(user.id) };
+async function start() {
+  const started = await servers.startTokenServer();
+  return { ...started, token: await started.server.issueToken(started.userId) };
 }
 
 function bearer(token: string) {
@@ -40,7 +30,7 @@ function bearer(token: string) {
 
 describe('REST client from the OpenAPI document', () => {
   it('refreshes a token with a typed 201 body', async () => {
-    const { token } = await start();
+    const { server, token } = await start();
     const rest = createRestClient({ baseUrl: server.url });
 
     const { data, error, response } = await rest.GET('/v1/token', bearer(token));
@@ -53,7 +43,7 @@ describe('REST client from the OpenAPI document', () => {
   });
 
   it('returns a typed error body for 401', async () => {
-    const { clock, userId } = await start();
+    const { server, clock, userId } = await start();
     clock.shiftMs = -2 * LIFETIME_SECONDS * 1000;
     const expired = await server.issueToken(userId);
     clock.shiftMs = 0;
@@ -68,7 +58,7 @@ describe('REST client from the OpenAPI document', () => {
   });
 
   it('returns a typed error body for 403', async () => {
-    const { userId, token } = await start();
+    const { server, userId, token } = await start();
     await server.store.setLocked(userId, true);
     const rest = createRestClient({ baseUrl: server.url });
 
@@ -79,7 +69,7 @@ describe('REST client from the OpenAPI document', () => {
   });
 
   it('accepts the token as query parameter', async () => {
-    const { token } = await start();
+    const { server, token } = await start();
     const rest = createRestClient({ baseUrl: `${server.url}/` });
 
     const { data, response } = await rest.GET('/v1/token', { params: { query: { token } } });
@@ -91,8 +81,10 @@ describe('REST client from the OpenAPI document', () => {
 
 describe('token session refreshing over REST', () => {
   it('refreshes and types 403 and 401 failures', async () => {
-    const { userId, token } = await start();
-    session = new TokenSession({ baseUrl: server.url, token, refresh: refreshOverRest() });
+    const { server, userId, token } = await start();
+    const session = servers.closeAfterTest(
+      new TokenSession({ baseUrl: server.url, token, refresh: refreshOverRest() }),
+    );
 
     const refreshed = await session.refresh();
     expect(refreshed.token).not.toBe(token);
@@ -118,11 +110,13 @@ describe('token session refreshing over REST', () => {
   });
 
   it('keeps an authenticated REST client fresh', async () => {
-    const { clock, userId } = await start();
+    const { server, clock, userId } = await start();
     clock.shiftMs = -(LIFETIME_SECONDS - 10) * 1000;
     const token = await server.issueToken(userId);
     clock.shiftMs = 0;
-    session = new TokenSession({ baseUrl: server.url, token, refresh: refreshOverRest() });
+    const session = servers.closeAfterTest(
+      new TokenSession({ baseUrl: server.url, token, refresh: refreshOverRest() }),
+    );
     const rest = createRestClient({
       baseUrl: server.url,
       fetch: createAuthenticatedFetch(session),

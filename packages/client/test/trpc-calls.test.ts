@@ -1,38 +1,25 @@
 import type { AppRouter } from '@tdb/server';
 import { TRPCClientError } from '@trpc/client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { startTestServer, type TestServer } from '../../../apps/server/test/support/test-server.js';
-import { createTdbClient, type TdbClient } from '../src/index.js';
-import { type LiveClock, liveClock } from './support/live-clock.js';
+import { createTdbClient } from '../src/index.js';
+import { setupLiveServers } from './support/live-servers.js';
 import { recordingFetch } from './support/recording-fetch.js';
 import { refreshRequests } from './support/server-requests.js';
 
 const LIFETIME_SECONDS = 3600;
 
-let server: TestServer;
-let client: TdbClient | undefined;
-
-afterEach(async () => {
-  client?.close();
-  client = undefined;
-  await server?.close();
-});
-
-async function start(): Promise<{ clock: LiveClock; userId: string }> {
-  const clock = liveClock();
-  server = await startTestServer({ clock });
-  const user = await server.addUser();
-  return { clock, userId: user.id };
-}
+const servers = setupLiveServers();
 
 describe('tRPC calls', () => {
   it('refresh a token given as input alone', async () => {
-    const { userId } = await start();
+    const { server, userId } = await servers.startTokenServer();
     const ownToken = await server.issueToken(userId);
     const otherToken = await server.issueToken(userId);
     const recorder = recordingFetch();
-    client = createTdbClient({ baseUrl: server.url, token: ownToken, fetch: recorder.fetch });
+    const client = servers.closeAfterTest(
+      createTdbClient({ baseUrl: server.url, token: ownToken, fetch: recorder.fetch }),
+    );
 
     const result = await client.trpc.token.refresh.query({ token: otherToken });
 
@@ -45,12 +32,14 @@ describe('tRPC calls', () => {
   });
 
   it('send other procedures with a fresh token', async () => {
-    const { clock, userId } = await start();
+    const { server, clock, userId } = await servers.startTokenServer();
     clock.shiftMs = -(LIFETIME_SECONDS - 20) * 1000;
     const expiring = await server.issueToken(userId);
     clock.shiftMs = 0;
     const recorder = recordingFetch();
-    client = createTdbClient({ baseUrl: server.url, token: expiring, fetch: recorder.fetch });
+    const client = servers.closeAfterTest(
+      createTdbClient({ baseUrl: server.url, token: expiring, fetch: recorder.fetch }),
+    );
 
     // A procedure the router does not have yet represents any later one, because the call
     // goes through the same link as every procedure but `token.refresh`.

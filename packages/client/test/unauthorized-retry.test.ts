@@ -1,34 +1,23 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { startTestServer, type TestServer } from '../../../apps/server/test/support/test-server.js';
-import { createTdbClient, type TdbClient, TokenRefreshError } from '../src/index.js';
-import { liveClock } from './support/live-clock.js';
-import { type ResourceServer, startResourceServer } from './support/resource-server.js';
+import { createTdbClient, TokenRefreshError } from '../src/index.js';
+import { setupLiveServers } from './support/live-servers.js';
 import { refreshRequests } from './support/server-requests.js';
 
-let server: TestServer;
-let resource: ResourceServer;
-let client: TdbClient | undefined;
-
-afterEach(async () => {
-  client?.close();
-  client = undefined;
-  await resource?.close();
-  await server?.close();
-});
+const servers = setupLiveServers();
 
 async function start() {
-  server = await startTestServer({ clock: liveClock() });
-  resource = await startResourceServer(server);
-  const user = await server.addUser();
-  const token = await server.issueToken(user.id);
-  client = createTdbClient({ baseUrl: server.url, token, tokenOrigins: [resource.origin] });
-  return { userId: user.id, token, client };
+  const { server, resource, userId } = await servers.start();
+  const token = await server.issueToken(userId);
+  const client = servers.closeAfterTest(
+    createTdbClient({ baseUrl: server.url, token, tokenOrigins: [resource.origin] }),
+  );
+  return { server, resource, userId, token, client };
 }
 
 describe('a call answered with 401', () => {
   it('retries once with the newer token', async () => {
-    const { token, client } = await start();
+    const { server, resource, token, client } = await start();
     resource.rejectedTokens.add(token);
     let release!: () => void;
     resource.hold = new Promise((resolve) => {
@@ -49,7 +38,7 @@ describe('a call answered with 401', () => {
   });
 
   it('refreshes once, retries once, then returns 401', async () => {
-    const { token, client } = await start();
+    const { server, resource, token, client } = await start();
     resource.rejectAll = true;
 
     const response = await client.fetch(resource.url);
@@ -62,7 +51,7 @@ describe('a call answered with 401', () => {
   });
 
   it('shares one refresh among concurrent rejections', async () => {
-    const { token, client } = await start();
+    const { server, resource, token, client } = await start();
     resource.rejectedTokens.add(token);
 
     const responses = await Promise.all(
@@ -77,7 +66,7 @@ describe('a call answered with 401', () => {
   });
 
   it('rejects without retry when refresh fails', async () => {
-    const { userId, client } = await start();
+    const { server, resource, userId, client } = await start();
     resource.rejectAll = true;
     await server.store.setLocked(userId, true);
 
@@ -90,7 +79,7 @@ describe('a call answered with 401', () => {
   });
 
   it('resends a request body on the retry', async () => {
-    const { token, client } = await start();
+    const { resource, token, client } = await start();
     resource.rejectedTokens.add(token);
 
     const response = await client.fetch(resource.url, { method: 'POST', body: 'payload' });
@@ -102,7 +91,7 @@ describe('a call answered with 401', () => {
 
 describe('the authenticated fetch', () => {
   it('refuses to send the token to another origin', async () => {
-    const { client } = await start();
+    const { server, client } = await start();
 
     await expect(client.fetch('http://127.0.0.1:9/elsewhere')).rejects.toThrow(
       'refusing to send the token to http://127.0.0.1:9',
