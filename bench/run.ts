@@ -106,8 +106,12 @@ try {
 
 async function benchmark(root: string, options: Settings): Promise<void> {
   const shape = options.shape;
+  const warmUpDescription =
+    options.rounds === 1
+      ? `a ${shape.warmUpSeconds} s warm-up`
+      : `a warm-up (${shape.warmUpSeconds} s in the first round, 1 s after)`;
   print(
-    `Load: autocannon, ${shape.connections} connections; ${options.rounds} round(s) of every row, each ${shape.durationSeconds} s measured after a warm-up (${shape.warmUpSeconds} s in the first round, 1 s after); rows show the median round.\n`,
+    `Load: autocannon, ${shape.connections} connections; ${options.rounds} round(s) of every row, each ${shape.durationSeconds} s measured after ${warmUpDescription}; rows show the median round.\n`,
   );
 
   const rows: TransportRow[] = [];
