@@ -285,6 +285,21 @@ describe('TokenSession concurrency', () => {
     expect(retryToken).not.toBe(oldToken);
     expect(script.calls).toHaveLength(1);
   });
+
+  it('rejects a retry when the refresh fails', async () => {
+    const script = scriptedRefresh(async () => {
+      throw unavailable();
+    });
+    const oldToken = tokenAt(START_MS);
+    const current = open({ token: oldToken, refresh: script.refresh });
+
+    // The failure may pass and the token has not expired, but the service rejected that token.
+    const retry = current.tokenAfterRejection(oldToken);
+
+    await expect(retry).rejects.toBeInstanceOf(TokenRefreshError);
+    await expect(retry).rejects.toMatchObject({ kind: 'store_unavailable' });
+    expect(script.calls).toEqual([oldToken]);
+  });
 });
 
 describe('TokenSession background timer', () => {

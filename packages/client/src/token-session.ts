@@ -185,17 +185,8 @@ export class TokenSession {
       void this.#startRefresh().catch(ignore);
     }
 
-    const pending = this.#inFlight;
-    if (pending !== undefined) {
-      try {
-        await untilAborted(pending, signal);
-      } catch (error) {
-        // After a failure that may pass, a token that has not expired is still worth sending.
-        const transient = error instanceof TokenRefreshError && !error.terminal;
-        if (!transient || this.#remainingMs() <= 0) throw error;
-      }
-    }
-    return this.#token;
+    // After a failure that may pass, a token that has not expired is still worth sending.
+    return this.#tokenAfterRefresh(signal, () => true);
   }
 
   /**
@@ -207,14 +198,25 @@ export class TokenSession {
     if (this.#failure !== undefined) throw this.#failure;
 
     if (this.#token === rejected) void this.#startRefresh().catch(ignore);
+    // A newer token than the rejected one is still worth a retry after a failure that may pass.
+    return this.#tokenAfterRefresh(signal, () => this.#token !== rejected);
+  }
+
+  /**
+   * Waits for the refresh in flight, if any, and returns the current token. A failed refresh
+   * rejects unless it may pass, the token has not expired and `worthSending` returns true.
+   */
+  async #tokenAfterRefresh(
+    signal: AbortSignal | null | undefined,
+    worthSending: () => boolean,
+  ): Promise<string> {
     const pending = this.#inFlight;
     if (pending !== undefined) {
       try {
         await untilAborted(pending, signal);
       } catch (error) {
-        // A newer token than the rejected one is still worth a retry after a failure that may pass.
         const transient = error instanceof TokenRefreshError && !error.terminal;
-        if (!transient || this.#token === rejected || this.#remainingMs() <= 0) throw error;
+        if (!transient || !worthSending() || this.#remainingMs() <= 0) throw error;
       }
     }
     return this.#token;
