@@ -103,9 +103,12 @@ describe('concurrent calls with an expiring token', () => {
 });
 
 describe('background refresh', () => {
-  it('lets waiting calls join its refresh', async () => {
+  /**
+   * Starts a client with background refresh on a token that expires in 20 s. Its fetch holds
+   * the refresh request until the test releases it.
+   */
+  async function startWithHeldRefresh(refreshMarginSeconds: number) {
     const { server, resource, clock, userId } = await start();
-    // Due 18 s before expiry: the timer fires about 2 s from now.
     const oldToken = await issueTokenExpiringIn(server, clock, userId, 20);
     const recorder = recordingFetch();
     const heldRefresh = recorder.hold('/trpc/token.refresh');
@@ -115,10 +118,16 @@ describe('background refresh', () => {
         token: oldToken,
         fetch: recorder.fetch,
         backgroundRefresh: true,
-        refreshMarginSeconds: 18,
+        refreshMarginSeconds,
         tokenOrigins: [resource.origin],
       }),
     );
+    return { server, resource, client, oldToken, recorder, heldRefresh };
+  }
+
+  it('lets waiting calls join its refresh', async () => {
+    // Due 18 s before expiry: the timer fires about 2 s from now.
+    const { server, resource, client, oldToken, heldRefresh } = await startWithHeldRefresh(18);
 
     await heldRefresh.seen;
     expect(resource.requests).toHaveLength(0);
@@ -135,22 +144,9 @@ describe('background refresh', () => {
   });
 
   it('joins a refresh that calls started', async () => {
-    const { server, resource, clock, userId } = await start();
     // Within the 30 s margin already: the first call refreshes, and the timer fires at its
     // minimum delay of 1 s, while that refresh is still held.
-    const oldToken = await issueTokenExpiringIn(server, clock, userId, 20);
-    const recorder = recordingFetch();
-    const heldRefresh = recorder.hold('/trpc/token.refresh');
-    const client = servers.closeAfterTest(
-      createTdbClient({
-        baseUrl: server.url,
-        token: oldToken,
-        fetch: recorder.fetch,
-        backgroundRefresh: true,
-        refreshMarginSeconds: 30,
-        tokenOrigins: [resource.origin],
-      }),
-    );
+    const { server, resource, client, recorder, heldRefresh } = await startWithHeldRefresh(30);
 
     const calls = Array.from({ length: 20 }, () => client.fetch(resource.url));
     await heldRefresh.seen;

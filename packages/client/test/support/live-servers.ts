@@ -11,7 +11,7 @@ import { type ResourceServer, startResourceServer } from './resource-server.js';
 export interface LiveServerOptions {
   /** Extra environment variables for the token server, as an operator would set them. */
   env?: Record<string, string>;
-  /** Milliseconds the server clock starts ahead of real time, or behind when negative. */
+  /** Milliseconds the server clock runs ahead of real time, or behind when negative. */
   clockShiftMs?: number;
   /** Fields of the user added at start, such as its scopes. */
   user?: NewUser;
